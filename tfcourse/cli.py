@@ -1,0 +1,179 @@
+"""Command-line plumbing shared by every script: clear errors, progress, safe output files.
+
+* :class:`UserError` and :func:`run` turn bad input (missing data, wrong path,
+  bad flag, corrupt file, out-of-memory batch) into one line on stderr that
+  names the fix, and exit status 2, instead of a bare stack trace.
+* :class:`Progress` prints step, rate and ETA for long runs.
+* :func:`write_json`, :func:`write_text` and :func:`save_figure` write to a
+  temporary file and rename it into place, so no result is ever written half.
+"""
+import contextlib
+import datetime
+import json
+import os
+import sys
+import tempfile
+import time
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message says how (one line)."""
+
+
+def fail(message):
+    """Raise :class:`UserError` (for use in expressions and one-liners)."""
+    raise UserError(message)
+
+
+def _oom_error_types():
+    """TensorFlow's out-of-memory error, if the script has imported TensorFlow at all."""
+    if "tensorflow" not in sys.modules:
+        return ()
+    from tensorflow import errors
+
+    return (errors.ResourceExhaustedError,)
+
+
+def run(main, argv=None):
+    """Call ``main(argv)`` and exit; known failures become a one-line message.
+
+    Exit status: whatever ``main`` returns (0 for None), 2 for a
+    :class:`UserError` or out-of-memory, 130 on Ctrl-C.  Programming errors
+    keep their traceback (those are bugs to report, not input to fix).
+    """
+    prog = os.path.basename(sys.argv[0] or "script")
+    try:
+        status = main(argv)
+    except UserError as exc:
+        print("%s: error: %s" % (prog, exc), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("%s: interrupted" % prog, file=sys.stderr)
+        sys.exit(130)
+    except _oom_error_types() as exc:
+        first = str(getattr(exc, "message", exc)).strip().splitlines()[0][:200]
+        print("%s: error: out of memory (%s); try a smaller --batch_size" % (prog, first),
+              file=sys.stderr)
+        sys.exit(2)
+    sys.exit(status or 0)
+
+
+def _fmt_duration(seconds):
+    if seconds is None or seconds != seconds or seconds == float("inf"):
+        return "?"
+    return str(datetime.timedelta(seconds=int(round(seconds))))
+
+
+class Progress:
+    """Prints ``step i/total (p%) rate ETA key=value ...`` lines.
+
+    >>> p = Progress(total=1000, unit="steps")
+    >>> p.update(100, loss=0.3)        # prints a line
+    """
+
+    def __init__(self, total, unit="steps", stream=None, prefix=""):
+        self.total = total
+        self.unit = unit
+        self.stream = stream or sys.stdout
+        self.prefix = prefix
+        self.start = time.time()
+        self.last_step = 0
+
+    def rate(self, step):
+        elapsed = time.time() - self.start
+        return step / elapsed if elapsed > 0 else float("inf")
+
+    def eta(self, step):
+        rate = self.rate(step)
+        if not rate or rate == float("inf"):
+            return None
+        return (self.total - step) / rate
+
+    def line(self, step, **metrics):
+        parts = ["%sstep %d/%d (%.1f%%)" % (self.prefix, step, self.total,
+                                            100.0 * step / max(self.total, 1))]
+        parts.append("%.1f %s/s" % (self.rate(step), self.unit))
+        parts.append("elapsed %s" % _fmt_duration(time.time() - self.start))
+        parts.append("ETA %s" % _fmt_duration(self.eta(step)))
+        for key, value in metrics.items():
+            parts.append(("%s %.4g" if isinstance(value, float) else "%s %s") % (key, value))
+        return ", ".join(parts)
+
+    def update(self, step, **metrics):
+        self.last_step = step
+        print(self.line(step, **metrics), file=self.stream, flush=True)
+
+    def elapsed(self):
+        return time.time() - self.start
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; rename it into place on success."""
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise UserError("cannot create directory %s (%s); choose another output path"
+                        % (directory, exc.strerror)) from exc
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text(path, text):
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    return path
+
+
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON, atomically; returns ``path``."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    raise TypeError("not JSON serializable: %r" % (value,))
+
+
+def save_figure(fig, path, dpi=120):
+    """Save a matplotlib figure atomically and close it; returns ``path``."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (works headless)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def check_positive(name, value):
+    if value is None or value <= 0:
+        raise UserError("%s must be a positive number, got %r" % (name, value))
+    return value

