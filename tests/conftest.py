@@ -1,0 +1,50 @@
+"""Shared test fixtures.
+
+* ``fetch(name)`` -> the data directory of data set ``name`` (fetched once with
+  the same code as ``python setup/get_data.py NAME``, into ``data/`` or
+  ``$TFCOURSE_DATA_DIR``).  A data set that cannot be fetched fails the test.
+* ``run_script(path, *args)`` -> runs a project script as a user would
+  (``python path args...`` from the repository root) and returns the
+  CompletedProcess; ``check=False`` for runs that are expected to fail.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tfcourse import REPO_ROOT, default_data_dir
+
+
+def _run_script(relpath, *args, timeout=1200, check=True, env=None, cwd=None):
+    cmd = [sys.executable, os.path.join(REPO_ROOT, relpath)] + [str(a) for a in args]
+    full_env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+    full_env.update(env or {})
+    proc = subprocess.run(cmd, cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
+                          env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s exited %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                             % (" ".join(cmd), proc.returncode, proc.stdout[-4000:],
+                                proc.stderr[-4000:]))
+    return proc
+
+
+@pytest.fixture(scope="session")
+def run_script():
+    return _run_script
+
+
+@pytest.fixture(scope="session")
+def fetch():
+    from tfcourse.datasets import registry
+
+    modules = registry()
+
+    def _fetch(name):
+        target = default_data_dir(name)
+        if not modules[name].is_present(target):
+            print(modules[name].fetch(target))
+        return target
+
+    return _fetch
