@@ -65,42 +65,47 @@ def _fmt_duration(seconds):
 
 
 class Progress:
-    """Prints ``step i/total (p%) rate ETA key=value ...`` lines.
+    """Step, rate and ETA for long runs.
 
-    >>> p = Progress(total=1000, unit="steps")
-    >>> p.update(100, loss=0.3)        # prints a line
+    >>> p = Progress(total=1000, unit="steps")      # initial=N when resuming at step N
+    >>> p.update(100, loss=0.3)   # prints "step 100/1000 (10.0%), 52.1 steps/s, elapsed ..., ETA ..., loss 0.3"
+    >>> p.summary(100)            # just "52.1 steps/s, elapsed 0:00:02, ETA 0:00:17"
     """
 
-    def __init__(self, total, unit="steps", stream=None, prefix=""):
+    def __init__(self, total, unit="steps", stream=None, prefix="", initial=0):
         self.total = total
         self.unit = unit
         self.stream = stream or sys.stdout
         self.prefix = prefix
+        self.initial = initial
         self.start = time.time()
-        self.last_step = 0
 
     def rate(self, step):
         elapsed = time.time() - self.start
-        return step / elapsed if elapsed > 0 else float("inf")
+        return (step - self.initial) / elapsed if elapsed > 0 else float("inf")
 
     def eta(self, step):
         rate = self.rate(step)
-        if not rate or rate == float("inf"):
+        if rate <= 0 or rate == float("inf"):
             return None
         return (self.total - step) / rate
 
+    def summary(self, step):
+        if step <= self.initial:
+            return "starting"
+        return "%.1f %s/s, elapsed %s, ETA %s" % (self.rate(step), self.unit,
+                                                  _fmt_duration(self.elapsed()),
+                                                  _fmt_duration(self.eta(step)))
+
     def line(self, step, **metrics):
         parts = ["%sstep %d/%d (%.1f%%)" % (self.prefix, step, self.total,
-                                            100.0 * step / max(self.total, 1))]
-        parts.append("%.1f %s/s" % (self.rate(step), self.unit))
-        parts.append("elapsed %s" % _fmt_duration(time.time() - self.start))
-        parts.append("ETA %s" % _fmt_duration(self.eta(step)))
+                                            100.0 * step / max(self.total, 1)),
+                 self.summary(step)]
         for key, value in metrics.items():
             parts.append(("%s %.4g" if isinstance(value, float) else "%s %s") % (key, value))
         return ", ".join(parts)
 
     def update(self, step, **metrics):
-        self.last_step = step
         print(self.line(step, **metrics), file=self.stream, flush=True)
 
     def elapsed(self):

