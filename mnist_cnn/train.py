@@ -144,13 +144,16 @@ def plot_history(history, test_accuracy, path):
     if test_accuracy is not None:
         ax1.axhline(test_accuracy, color="C3", lw=1.0,
                     label="test accuracy here %.2f%%" % (100 * test_accuracy))
-    ax1.set_ylim(max(0.0, min(h["train_accuracy"] for h in history) - 0.02), 1.005)
+    later = [h["train_accuracy"] for h in history[len(history) // 10:]] or [0.0]
+    ax1.set_ylim(max(0.0, min(later) - 0.02), 1.003)  # zoom past the first tenth of the run
     ax1.set_xlabel("step")
     ax1.set_ylabel("accuracy")
     ax1.legend(loc="lower right")
     ax2.semilogy(steps, [h["loss"] for h in history], lw=0.8, color="C1")
     ax2.set_xlabel("step")
     ax2.set_ylabel("cross-entropy (batch)")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
     fig.suptitle("MNIST CNN training")
     fig.tight_layout()
     cli.save_figure(fig, path)
