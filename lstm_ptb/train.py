@@ -130,12 +130,12 @@ def config_dict(config):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data_path", default=default_data_dir("ptb"),
-                        help="directory with ptb.train.txt, ptb.valid.txt, ptb.test.txt")
+                        help="directory with ptb.train.txt, ptb.valid.txt, ptb.test.txt "
+                             "(default: %(default)s)")
     parser.add_argument("--model", default="small", choices=sorted(CONFIGS),
-                        help="model configuration")
+                        help="model configuration (default: %(default)s)")
     parser.add_argument("--save_path", default=None,
                         help="checkpoint directory (default checkpoints/ptb_<model>; '' = none)")
     parser.add_argument("--restore", action="store_true",
@@ -145,7 +145,7 @@ def parse_args(argv=None):
     parser.add_argument("--max_steps_per_epoch", type=int, default=None,
                         help="cap on training steps per epoch, for quick runs "
                              "(valid and test are always evaluated in full)")
-    parser.add_argument("--seed", type=int, default=0, help="graph-level random seed")
+    parser.add_argument("--seed", type=int, default=0, help="graph-level random seed (default: %(default)s)")
     parser.add_argument("--json", default=None,
                         help="result file (default results/ptb_<model>.json; '' to skip)")
     parser.add_argument("--plot", default=None,
