@@ -103,9 +103,10 @@ def parse_args(argv=None):
                             "needs its own host:port" % duplicates[0])
     hosts = args.ps_list if args.job_name == "ps" else args.worker_list
     if not 0 <= args.task_index < len(hosts):
+        what = "ps" if args.job_name == "ps" else "worker" if len(hosts) == 1 else "workers"
         raise cli.UserError("--task_index %d is out of range: --%s_hosts lists %d %s "
                             "(task indices 0..%d)" % (args.task_index, args.job_name, len(hosts),
-                                                      args.job_name, len(hosts) - 1))
+                                                      what, len(hosts) - 1))
     for name in ("steps", "batch_size", "learning_rate", "log_every", "save_every",
                  "max_wait_secs"):
         cli.check_positive("--" + name, getattr(args, name))
