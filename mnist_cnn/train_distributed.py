@@ -179,13 +179,18 @@ def build_model(learning_rate, sync=False, num_workers=1):
         optimizer = tf.train.SyncReplicasOptimizer(optimizer, replicas_to_aggregate=num_workers,
                                                    total_num_replicas=num_workers)
     train_step = optimizer.minimize(cross_entropy, global_step=global_step)
+    # run by each worker when it stops: a worker still waiting for a sync token
+    # after the last step (the others have stopped) gets one and stops too.
+    # (The chief's queue runner closes the token queue when it stops, which
+    # releases the others as well; then there is nothing left to do.)
+    release_tokens = optimizer.get_init_tokens_op(num_workers) if sync else tf.no_op()
     with tf.name_scope("accuracy"):
         correct_prediction = tf.equal(tf.argmax(y_conv, 1), tf.argmax(y_, 1))
         accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
 
     return dict(x=x, y_=y_, keep_prob=keep_prob, y_conv=y_conv, loss=cross_entropy,
                 train_step=train_step, accuracy=accuracy, global_step=global_step,
-                optimizer=optimizer)
+                optimizer=optimizer, release_tokens=release_tokens)
 
 
 def evaluate(sess, model, dataset, batch_size=1000):
@@ -324,6 +329,12 @@ def main(argv=None):
                 history.append({"global_step": step, "local_step": local_step,
                                 "loss": float(loss), "batch_accuracy": float(acc)})
         train_seconds = progress.elapsed()
+    if args.sync:
+        with tf.Session(server.target, config=config) as sess:
+            try:
+                sess.run(model["release_tokens"])
+            except (tf.errors.CancelledError, tf.errors.OutOfRangeError):
+                pass  # the chief has closed the token queue already
     print("%s: done, %d local steps in %.1f s (%.1f local steps/s), last global step seen %d"
           % (name, local_step, train_seconds, local_step / max(train_seconds, 1e-9), step),
           flush=True)
