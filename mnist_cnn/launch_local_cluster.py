@@ -35,6 +35,8 @@ OWN_FLAGS = ("--ps_hosts", "--worker_hosts", "--job_name", "--task_index")
 # TensorFlow's C++ start-up chatter (glog INFO/WARNING lines); kept in the log files
 NOISE = re.compile(r"^([IW]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl|"
                    r"To enable the following instructions|E\d{4} .*(cuInit|cuda_))")
+# "train_distributed.py: error: ..." (a UserError) or "some.module.SomeError: ..." (a crash)
+ERROR_LINE = re.compile(r"(: error: |^[\w.]*(Error|Exception)\b)")
 
 
 def parse_args(argv=None):
@@ -46,7 +48,7 @@ def parse_args(argv=None):
     parser.add_argument("--num_workers", type=int, default=2, help="number of workers")
     parser.add_argument("--ports", default="",
                         help="comma-separated ports, ps first then workers (default: free ports)")
-    parser.add_argument("--log_dir", default=os.path.join("logs", "mnist_cnn_distributed"),
+    parser.add_argument("--log_dir", default=os.path.join("runs", "mnist_cnn_distributed"),
                         help="full log of every process (ps0.log, worker0.log, ...)")
     parser.add_argument("--timeout", type=float, default=0,
                         help="stop everything and fail after this many seconds (0: no limit)")
@@ -109,6 +111,7 @@ class Process:
         self.job = job
         self.log_path = os.path.join(log_dir, self.name + ".log")
         self.last_lines = []
+        self.last_error = None
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.log = open(self.log_path, "w")
         self.popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -130,6 +133,8 @@ class Process:
             self.log.flush()
             if line.strip():
                 self.last_lines = (self.last_lines + [line])[-20:]
+            if ERROR_LINE.search(line) and not NOISE.match(line):
+                self.last_error = line
             if self.verbose or not NOISE.match(line):
                 self.say(line)
 
@@ -155,8 +160,7 @@ class Process:
             how = "was killed by %s" % signal.Signals(-code).name
         else:
             how = "exited with status %d" % code
-        errors = [l for l in self.last_lines if "error" in l.lower() and not NOISE.match(l)]
-        detail = (errors or self.last_lines or ["no output"])[-1].strip()
+        detail = (self.last_error or (self.last_lines or ["no output"])[-1]).strip()
         return "%s %s (%s); full log: %s" % (self.name, how, detail, self.log_path)
 
 

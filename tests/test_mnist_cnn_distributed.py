@@ -5,8 +5,9 @@
 * a worker and then the chief are SIGKILLed mid-run and restarted with the
   same command: the worker rejoins at the ps's global step, the chief restores
   the latest checkpoint, the run reaches --steps;
-* bad flags and a port in use give one clear line and exit status 2; a
-  failing worker stops the launcher's cluster.
+* a worker that fails (bad --data_dir) or is SIGKILLed under the launcher
+  stops the whole cluster with one line saying which and why;
+* bad flags and a port in use give one clear line and exit status 2.
 
 Every process gets a timeout and is killed in teardown: ps servers never exit
 on their own.
@@ -135,6 +136,34 @@ def test_a_failing_worker_stops_the_cluster(run_script, tmp_path):
     assert re.match(r"launch_local_cluster\.py: error: worker\d exited with status 2 "
                     r"\(.*get_data\.py mnist.*\); full log: .*; stopped the cluster", last), last
     assert not any(pid_alive(pid) for pid in started_pids(proc.stdout))
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_killed_worker_stops_the_cluster(fetch, tmp_path):
+    out, err = tmp_path / "launcher.out", tmp_path / "launcher.err"
+    cmd = [sys.executable, os.path.join(REPO_ROOT, LAUNCHER), "--data_dir", fetch("mnist5k"),
+           "--steps", 5000, "--log_every", 5, "--checkpoint_dir", tmp_path / "ckpt",
+           "--json", tmp_path / "r.json", "--log_dir", tmp_path / "logs", "--timeout", 150]
+    with open(str(out), "w") as o, open(str(err), "w") as e:
+        launcher = subprocess.Popen([str(a) for a in cmd], stdout=o, stderr=e,
+                                    env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        deadline = time.time() + 120
+        while "[worker1] worker 1: global step" not in out.read_text():
+            assert time.time() < deadline and launcher.poll() is None, out.read_text()[-3000:]
+            time.sleep(0.2)
+        pids = started_pids(out.read_text())
+        os.kill(pids[2], signal.SIGKILL)  # ps0, worker0, worker1
+        assert launcher.wait(60) == 1
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    last = err.read_text().strip().splitlines()[-1]
+    assert re.match(r"launch_local_cluster\.py: error: worker1 was killed by SIGKILL .*; "
+                    r"stopped the cluster", last), last
+    time.sleep(1)
+    assert not any(pid_alive(pid) for pid in pids)
     assert not (tmp_path / "r.json").exists()
 
 
