@@ -185,9 +185,12 @@ class MotionDetector:
 def draw_boxes(frame, boxes, color=(0, 255, 0), labels=None):
     for i, (x1, y1, x2, y2) in enumerate(boxes):
         cv2.rectangle(frame, (int(x1), int(y1)), (int(x2), int(y2)), color, 2)
-        if labels:
-            cv2.putText(frame, labels[i], (int(x1), max(int(y1) - 4, 10)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1, cv2.LINE_AA)
+        if labels:  # dark text on a box-coloured label above the box
+            (w, h), _ = cv2.getTextSize(labels[i], cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+            top = max(int(y1) - h - 6, 0)
+            cv2.rectangle(frame, (int(x1), top), (int(x1) + w + 4, top + h + 6), color, -1)
+            cv2.putText(frame, labels[i], (int(x1) + 2, top + h + 2), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.45, (0, 0, 0), 1, cv2.LINE_AA)
     return frame
 
 
@@ -198,18 +201,29 @@ def draw_counter(frame, text):
     return frame
 
 
-def side_by_side(annotated, mask, max_width=1024):
-    """The annotated frame next to its motion mask, scaled down to ``max_width`` pixels."""
-    side = np.hstack([annotated, cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)])
-    if side.shape[1] > max_width:
-        scale = max_width / side.shape[1]
-        side = cv2.resize(side, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return side
+def side_by_side(annotated, mask):
+    """The annotated frame next to its motion mask."""
+    return np.hstack([annotated, cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)])
 
 
-def save_png(path, image):
+def shown(path):
+    """``path`` as recorded in the JSON: relative to the repository or the data folder."""
+    if not path or str(path).isdigit():
+        return path
+    path = os.path.abspath(path)
+    for root, prefix in ((default_data_dir(), "data"), (REPO_ROOT, "")):
+        if path.startswith(os.path.abspath(root) + os.sep):
+            return os.path.join(prefix, os.path.relpath(path, root))
+    return path
+
+
+def save_png(path, image, max_width=1024):
+    """Write ``image`` as PNG, scaled down to at most ``max_width`` pixels (keeps files small)."""
+    if max_width and image.shape[1] > max_width:
+        scale = max_width / image.shape[1]
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     with cli.atomic_path(path) as tmp:
-        if not cv2.imwrite(tmp, image):
+        if not cv2.imwrite(tmp, image, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
             raise cli.UserError("cannot write %s" % path)
     return path
 
@@ -308,14 +322,15 @@ def main(argv=None):
             cv2.destroyAllWindows()
     counts = np.array(boxes_per_frame)
     summary = {
-        "script": "apps/motion_detection/detect.py", "input": args.input,
+        "script": "apps/motion_detection/detect.py", "input": shown(args.input),
         "method": args.method, "frames": n, "size": [width, height], "fps": fps,
         "frames_with_motion": int((counts > 0).sum()),
         "mean_boxes_per_frame": float(counts.mean()) if n else 0.0,
         "max_boxes_in_a_frame": int(counts.max()) if n else 0,
         "seconds": round(progress.elapsed(), 1),
         "frames_per_second": round(n / max(progress.elapsed(), 1e-9), 1),
-        "output": args.output, "pngs": saved, "csv": args.csv,
+        "output": shown(args.output), "pngs": [shown(p) for p in saved],
+        "csv": shown(args.csv),
     }
     print("%d frames, motion in %d, %.2f boxes per frame on average, %.1f frames/s"
           % (n, summary["frames_with_motion"], summary["mean_boxes_per_frame"],

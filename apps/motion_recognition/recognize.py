@@ -144,27 +144,45 @@ def moving_fraction(box, mask):
     return float((patch > 0).mean()) if patch.size else 0.0
 
 
-class IouTracker:
-    """Greedy IoU matching of this frame's detections to the live tracks.
+def centroid_distance(a, b):
+    """Distance between the box centres, in heights of box ``a``."""
+    dx = (a[0] + a[2] - b[0] - b[2]) / 2.0
+    dy = (a[1] + a[3] - b[1] - b[3]) / 2.0
+    return (dx * dx + dy * dy) ** 0.5 / max(a[3] - a[1], 1)
 
-    A detection continues the track of the same class it overlaps most (IoU >=
-    ``min_iou``); the rest start new tracks.  A track unseen for more than
-    ``max_missed`` frames ends.  ``update`` returns [(track id, detection)].
+
+class IouTracker:
+    """Greedy IoU / centroid matching of this frame's detections to the live tracks.
+
+    A detection continues a track of the same class when their boxes overlap
+    (IoU >= ``min_iou``) or, failing that, when its centre lies within
+    ``max_distance`` box heights per frame since the track was last seen
+    (people walk out of their old box when the detector misses a few frames).
+    Best IoU first, then nearest centre.  Unmatched detections start new
+    tracks; a track unseen for more than ``max_missed`` frames ends.
+    ``update`` returns [(track id, detection)].
     """
 
-    def __init__(self, min_iou=0.3, max_missed=10):
+    def __init__(self, min_iou=0.3, max_missed=10, max_distance=0.25):
         self.min_iou = min_iou
         self.max_missed = max_missed
+        self.max_distance = max_distance
         self.tracks = {}  # id -> {"box", "cls", "missed", "hits"}
         self.next_id = 1
 
     def update(self, detections):
-        pairs = sorted(((iou(t["box"], d[0]), tid, j) for tid, t in self.tracks.items()
-                        for j, d in enumerate(detections) if t["cls"] == d[2]), reverse=True)
+        pairs = []
+        for tid, track in self.tracks.items():
+            for j, det in enumerate(detections):
+                if track["cls"] != det[2]:
+                    continue
+                overlap = iou(track["box"], det[0])
+                distance = centroid_distance(track["box"], det[0])
+                if (overlap >= self.min_iou
+                        or distance <= self.max_distance * (1 + track["missed"])):
+                    pairs.append((-overlap, distance, tid, j))
         used_tracks, assigned = set(), {}
-        for overlap, tid, j in pairs:
-            if overlap < self.min_iou:
-                break
+        for _, _, tid, j in sorted(pairs):
             if tid in used_tracks or j in assigned:
                 continue
             used_tracks.add(tid)
@@ -216,6 +234,9 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=10,
                    help="frames to learn the background before the motion filter applies")
     p.add_argument("--min_iou", type=float, default=0.3, help="tracker: IoU to continue a track")
+    p.add_argument("--max_distance", type=float, default=0.25,
+                   help="tracker: centre distance (box heights per frame) to continue a track "
+                        "that no longer overlaps")
     p.add_argument("--max_missed", type=int, default=10,
                    help="tracker: frames a track may go unseen before it ends")
     p.add_argument("--max_frames", type=int, default=0, help="stop after N frames (0 = all)")
@@ -275,7 +296,7 @@ def main(argv=None):
         print("no display (or no GUI in this OpenCV build): running headless")
 
     mover = motion.MotionDetector(args.motion, warmup=args.warmup)
-    tracker = IouTracker(args.min_iou, args.max_missed)
+    tracker = IouTracker(args.min_iou, args.max_missed, args.max_distance)
     writer = motion.video_writer(args.output, fps, (width, height)) if args.output else None
     rows = []
     saved, n, n_raw = [], 0, 0
@@ -306,8 +327,8 @@ def main(argv=None):
             if writer:
                 writer.write(annotated)
             if n in args.save_frames:
-                saved.append(motion.save_png(os.path.join(
-                    args.images_dir, "%s_frame%d.png" % (args.prefix, n)), annotated))
+                png = os.path.join(args.images_dir, "%s_frame%d.png" % (args.prefix, n))
+                saved.append(motion.save_png(png, annotated, max_width=640))
             if show:
                 cv2.imshow("motion recognition (q quits)", annotated)
                 if cv2.waitKey(1) & 0xFF == ord("q"):
@@ -331,8 +352,9 @@ def main(argv=None):
                 out.writerows(rows)
     lengths = sorted(track_frames.values(), reverse=True)
     summary = {
-        "script": "apps/motion_recognition/recognize.py", "input": args.input,
-        "model": args.model, "labels": labels, "frames": n, "min_score": args.min_score,
+        "script": "apps/motion_recognition/recognize.py", "input": motion.shown(args.input),
+        "model": motion.shown(args.model), "labels": labels, "frames": n,
+        "min_score": args.min_score,
         "motion_filter": None if args.no_motion_filter else args.motion,
         "detections_before_filter": n_raw, "detections_kept": len(rows),
         "tracks": len(track_frames),
@@ -340,7 +362,8 @@ def main(argv=None):
         "longest_track_frames": lengths[0] if lengths else 0,
         "seconds": round(progress.elapsed(), 1),
         "frames_per_second": round(n / max(progress.elapsed(), 1e-9), 1),
-        "output": args.output, "csv": args.csv, "pngs": saved,
+        "output": motion.shown(args.output), "csv": motion.shown(args.csv),
+        "pngs": [motion.shown(p) for p in saved],
     }
     print("%d frames: %d detections (%d before the motion filter), %d tracks (%d of 5+ frames), "
           "%.1f frames/s" % (n, len(rows), n_raw, len(track_frames),

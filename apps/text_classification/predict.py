@@ -36,7 +36,9 @@ def parse_args(argv):
 
 def load_model(sess, checkpoint_dir):
     """Restore graph and weights; returns (input_x, probabilities) tensors."""
-    checkpoint = tf.train.latest_checkpoint(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
+    checkpoint = None
+    if os.path.isdir(checkpoint_dir):
+        checkpoint = tf.train.latest_checkpoint(checkpoint_dir)
     if checkpoint is None:
         raise cli.UserError("no checkpoint in %s; train first (python "
                             "apps/text_classification/train.py) or pass --checkpoint_dir"

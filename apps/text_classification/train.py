@@ -286,7 +286,7 @@ def _source(data_dir):
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             return f.readline().strip()
-    return data_dir
+    return "data/" + os.path.basename(os.path.normpath(data_dir))
 
 
 def _plot(curve, args, best, test_acc):

