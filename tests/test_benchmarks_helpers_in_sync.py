@@ -61,7 +61,7 @@ def test_canonical_helpers_are_documented():
 def test_every_benchmark_has_its_own_copies():
     for relpath in BENCHMARKS:
         defs = top_level_defs(os.path.join(REPO_ROOT, relpath))
-        for name in ('print_activations', 'time_tensorflow_run'):
+        for name in ('print_activations', 'time_tensorflow_run', 'average_gradients'):
             assert name in defs, '%s has no copy of %s' % (relpath, name)
     assert {'conv_op', 'fc_op', 'mpool_op'} <= set(
         top_level_defs(os.path.join(REPO_ROOT, 'vggnet/benchmark.py')))

@@ -193,23 +193,31 @@ def check_benchmark_flags(args):
     return args
 
 
-def run_benchmark(args, forward_op, forward_feed, backward_op, backward_feed):
-    """Initialise the variables and time the forward (and forward-backward) pass.
+def run_benchmark(args, net):
+    """Initialise the variables and time the forward (and forward-backward) pass of ``net``.
 
-    Returns {'forward': (mean, sd), 'forward_backward': (mean, sd) or None}.
+    With several towers, also times tower 0 alone in the same graph, the
+    one-device baseline of the scaling efficiency.  Returns {'forward': (mean,
+    sd), 'forward_backward': (mean, sd) or None, 'one_tower': the same or None}.
     """
-    images_per_step = args.batch_size * len(args.devices)
-    timings = {'forward': None, 'forward_backward': None}
+    passes = [(net['forward'], net['backward'], len(args.devices), '')]
+    if len(args.devices) > 1:
+        passes.append((net['forward_one_tower'], net['backward_one_tower'], 1,
+                       ' (tower 0 alone)'))
+    results = []
     with tf.Session(config=session_config(xla=args.xla)) as sess:
         try:
             sess.run(tf.global_variables_initializer())
-            timings['forward'] = time_tensorflow_run(
-                sess, forward_op, 'Forward', args.num_batches, images_per_step,
-                forward_feed, args.num_warmup)
-            if not args.forward_only:
-                timings['forward_backward'] = time_tensorflow_run(
-                    sess, backward_op, 'Forward-backward', args.num_batches,
-                    images_per_step, backward_feed, args.num_warmup)
+            for forward, backward, towers, suffix in passes:
+                timings = {'forward': None, 'forward_backward': None}
+                timings['forward'] = time_tensorflow_run(
+                    sess, forward, 'Forward' + suffix, args.num_batches,
+                    args.batch_size * towers, net['forward_feed'], args.num_warmup)
+                if not args.forward_only:
+                    timings['forward_backward'] = time_tensorflow_run(
+                        sess, backward, 'Forward-backward' + suffix, args.num_batches,
+                        args.batch_size * towers, net['backward_feed'], args.num_warmup)
+                results.append(timings)
         except tf.errors.ResourceExhaustedError as exc:
             raise cli.UserError('out of memory at --batch_size %d (%s); try a smaller '
                                 '--batch_size' % (args.batch_size, exc.message.splitlines()[0][:150]))
@@ -222,21 +230,24 @@ def run_benchmark(args, forward_op, forward_feed, backward_op, backward_feed):
                                    ' --data_format NCHW' if args.data_format == 'NCHW' else '',
                                    ' --fp16' if args.fp16 else '',
                                    exc.message.splitlines()[0][:150]))
+    timings = results[0]
+    timings['one_tower'] = results[1] if len(results) > 1 else None
     return timings
 
 
-def benchmark_record(args, model, num_parameters, flops_per_image, timings):
-    """The machine-readable result (what --json writes)."""
+def benchmark_record(args, model, net, timings):
+    """The machine-readable result (what --json writes); prints the multi-tower summary."""
     towers = len(args.devices)
     record = {
         'model': model, 'batch_size': args.batch_size, 'num_batches': args.num_batches,
         'num_warmup': args.num_warmup, 'device': args.device, 'num_towers': towers,
+        'num_gpus': args.num_gpus,
         'device_names': gpu_names() if args.device == 'gpu' else [platform.processor() or
                                                                    platform.machine()],
         'cpu_count': os.cpu_count(), 'data_format': args.data_format, 'fp16': args.fp16,
-        'xla': args.xla, 'tf_version': tf.__version__, 'parameters': num_parameters,
-        'flops_per_image': flops_per_image, 'date': datetime.now().isoformat(timespec='seconds'),
-        'command': ' '.join(sys.argv),
+        'xla': args.xla, 'tf_version': tf.__version__,
+        'parameters': count_parameters(net['parameters']), 'flops_per_image': net['flops'],
+        'date': datetime.now().isoformat(timespec='seconds'), 'command': ' '.join(sys.argv),
     }
     for key in ('forward', 'forward_backward'):
         if timings[key] is None:
@@ -247,10 +258,61 @@ def benchmark_record(args, model, num_parameters, flops_per_image, timings):
         record[key] = {'mean_sec_per_batch': mean, 'sd_sec_per_batch': sd,
                        'images_per_sec': images_per_sec,
                        'images_per_sec_per_device': images_per_sec / towers}
+        if timings['one_tower']:
+            one_mean = timings['one_tower'][key][0]
+            record[key]['one_tower_mean_sec_per_batch'] = one_mean
+            record[key]['scaling_efficiency'] = (images_per_sec /
+                                                 (towers * args.batch_size / one_mean))
+            print('%s: %s: %d towers, %.1f images/sec in total, %.1f per device, '
+                  'scaling efficiency %.0f%%' % (datetime.now(), key, towers, images_per_sec,
+                                                 images_per_sec / towers,
+                                                 100 * record[key]['scaling_efficiency']))
     if timings['forward'] and timings['forward_backward']:
         record['backward_forward_ratio'] = (timings['forward_backward'][0] /
                                             timings['forward'][0])
     return record
+
+
+def variables_on_cpu(getter, *args, **kwargs):
+    """Custom getter for the towers' variable scope: every variable lives on the CPU."""
+    with tf.device('/cpu:0'):
+        return getter(*args, **kwargs)
+
+
+def build_towers(args, tower_fn):
+    """The book's single graph (--num_gpus 0), or one tower per device (data parallel).
+
+    ``tower_fn()`` builds random images, the model, its l2 loss and the
+    gradients on the current device and returns (output, loss, grads,
+    parameters, flops).  Towers share their variables (kept on the CPU,
+    variable scope reuse), each has its own batch, and their gradients are
+    averaged on the CPU.  Returns what run_benchmark fetches: the output(s)
+    for the forward pass and a scalar that needs every (averaged) gradient.
+    """
+    if args.num_gpus == 0:
+        with tf.device(args.devices[0]):
+            output, loss, grads, parameters, flops = tower_fn()
+        return {'forward': output, 'backward': first_elements_sum(grads), 'loss': loss,
+                'grads_and_vars': list(zip(grads, parameters)), 'parameters': parameters,
+                'flops': flops}
+    outputs, losses, tower_grads = [], [], []
+    for i, device in enumerate(args.devices):
+        with tf.device(device), tf.name_scope('tower_%d' % i), \
+                tf.variable_scope(tf.get_variable_scope(), reuse=i > 0,
+                                  custom_getter=variables_on_cpu):
+            output, loss, grads, parameters, tower_flops = tower_fn()
+        if i == 0:
+            flops = tower_flops
+        outputs.append(output)
+        losses.append(loss)
+        tower_grads.append(list(zip(grads, parameters)))
+    with tf.device('/cpu:0'):
+        grads_and_vars = average_gradients(tower_grads)
+        loss = tf.add_n(losses) / len(losses)
+    return {'forward': outputs, 'backward': first_elements_sum([g for g, _ in grads_and_vars]),
+            'loss': loss, 'grads_and_vars': grads_and_vars, 'parameters': parameters,
+            'flops': flops, 'forward_one_tower': outputs[0],
+            'backward_one_tower': first_elements_sum([g for g, _ in tower_grads[0]])}
 
 
 def first_elements_sum(tensors):
