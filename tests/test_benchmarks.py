@@ -317,8 +317,10 @@ def test_kernel_errors_with_nchw_become_user_errors():
                                  data_format='NCHW')
     with tf.Graph().as_default():
         failing = tf.debugging.check_numerics(tf.constant(float('nan')), 'no kernel')
+        net = {'forward': failing, 'backward': failing, 'forward_feed': None,
+               'backward_feed': None}
         with pytest.raises(cli.UserError, match='use --data_format NHWC'):
-            alexnet.run_benchmark(args, failing, None, failing, None)
+            alexnet.run_benchmark(args, net)
         args.data_format = 'NHWC'
         with pytest.raises(tf.errors.InvalidArgumentError):  # a real bug keeps its traceback
-            alexnet.run_benchmark(args, failing, None, failing, None)
+            alexnet.run_benchmark(args, net)

@@ -30,13 +30,15 @@ def build_and_evaluate(module, args, values=None, feed_key='forward_feed'):
         net = module.build_benchmark(args)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            names = {v: re.sub(r'^tower_\d+/', '', v.op.name) for v in tf.global_variables()}
+            variables = tf.global_variables()
+            names = [re.sub(r'^tower_\d+/', '', v.op.name) for v in variables]
             if values is None:
-                values = {names[v]: sess.run(v) for v in names}
-            else:
-                assert set(names.values()) == set(values)
-                for v, name in names.items():
-                    v.load(values[name], sess)
+                values = dict(zip(names, sess.run(variables)))
+            else:  # one run that re-initialises every variable from the given values
+                assert set(names) == set(values)
+                sess.run([v.initializer for v in variables],
+                         feed_dict={v.initializer.inputs[1]: values[name]
+                                    for v, name in zip(variables, names)})
             loss, grads = sess.run([net['loss'], [g for g, _ in net['grads_and_vars']]],
                                    feed_dict=net[feed_key])
     return values, loss, grads
