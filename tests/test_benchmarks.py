@@ -324,3 +324,29 @@ def test_kernel_errors_with_nchw_become_user_errors():
         args.data_format = 'NHWC'
         with pytest.raises(tf.errors.InvalidArgumentError):  # a real bug keeps its traceback
             alexnet.run_benchmark(args, net)
+
+
+def test_out_of_memory_names_the_fix(monkeypatch):
+    """ResourceExhaustedError during the timing (GPU memory) -> 'try a smaller --batch_size'."""
+    from tfcourse import cli
+    from tfcourse.compat import tf
+
+    alexnet = load_script('alexnet/benchmark.py', 'alexnet_benchmark_oom')
+
+    def out_of_memory(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, 'OOM when allocating tensor with '
+                                               'shape[512,64,112,112]\nmore detail')
+
+    monkeypatch.setattr(alexnet, 'time_tensorflow_run', out_of_memory)
+    args = types.SimpleNamespace(batch_size=512, num_batches=1, num_warmup=0, devices=['/cpu:0'],
+                                 device='cpu', forward_only=True, xla=False, fp16=False,
+                                 data_format='NHWC')
+    with tf.Graph().as_default():
+        net = {'forward': tf.constant(1.0), 'backward': None, 'forward_feed': None,
+               'backward_feed': None}
+        with pytest.raises(cli.UserError) as info:
+            alexnet.run_benchmark(args, net)
+    message = str(info.value)
+    assert 'out of memory at --batch_size 512' in message
+    assert 'OOM when allocating' in message and 'try a smaller --batch_size' in message
+    assert '\n' not in message

@@ -215,7 +215,8 @@ def run_benchmark(args, net):
                 results.append(timings)
         except tf.errors.ResourceExhaustedError as exc:
             raise cli.UserError('out of memory at --batch_size %d (%s); try a smaller '
-                                '--batch_size' % (args.batch_size, exc.message.splitlines()[0][:150]))
+                                '--batch_size'
+                                % (args.batch_size, exc.message.splitlines()[0][:150]))
         except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as exc:
             if args.data_format != 'NCHW' and not args.fp16:
                 raise
