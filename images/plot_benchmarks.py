@@ -103,7 +103,7 @@ def plot(records, out):
     bottom = min(values) / 3
     ax.set_ylim(bottom, max(values) * 6)
     for x in not_reported:
-        ax.text(x, bottom * 1.15, 'n/a', ha='center', va='bottom', fontsize=7, rotation=90)
+        ax.text(x, bottom * 1.15, 'not reported', ha='center', va='bottom', fontsize=7, rotation=90)
     ax.set_xticks(range(len(models)))
     ax.set_xticklabels(models)
     ax.set_ylabel('seconds per batch (log scale)')
@@ -127,7 +127,7 @@ def main(argv=None):
         print('%-14s %-4s batch %-3d forward %8.3f s/batch  forward-backward %s'
               % (r['model'], r['device'], r['batch_size'], mean_of(r, 'forward'),
                  '%8.3f s/batch' % mean_of(r, 'forward_backward')
-                 if r.get('forward_backward') else 'n/a'))
+                 if r.get('forward_backward') else 'not reported'))
     print('wrote', plot(records, args.out))
     return 0
 
