@@ -350,3 +350,37 @@ def test_out_of_memory_names_the_fix(monkeypatch):
     assert 'out of memory at --batch_size 512' in message
     assert 'OOM when allocating' in message and 'try a smaller --batch_size' in message
     assert '\n' not in message
+
+
+# ---------------------------------------------------------------- recorded results and chart
+
+def test_recorded_results_are_complete():
+    folder = os.path.join(REPO_ROOT, 'results', 'benchmarks')
+    models = set()
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name)) as f:
+            record = json.load(f)
+        assert record['batch_size'] == 32 and record['device'] == 'cpu'
+        for key in ('forward', 'forward_backward'):
+            assert record[key]['mean_sec_per_batch'] > 0
+        models.add(record['model'])
+    assert models == {'AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152'}
+
+
+def test_plot_script_draws_the_chart(run_script, alexnet_run, tmp_path):
+    results = tmp_path / 'results'
+    results.mkdir()
+    (results / 'alexnet.json').write_text(json.dumps(alexnet_run.record))
+    forward_only = dict(alexnet_run.record, model='Inception-V3', forward_backward=None)
+    (results / 'inception.json').write_text(json.dumps(forward_only))
+    out = tmp_path / 'chart.png'
+    proc = run_script('images/plot_benchmarks.py', '--results_dir', results, '--out', out)
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert re.search(r'AlexNet\s+cpu\s+batch 2\s+forward\s+[\d.]+ s/batch', proc.stdout)
+    assert 'Inception-V3' in proc.stdout and 'forward-backward not reported' in proc.stdout
+
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    proc = run_script('images/plot_benchmarks.py', '--results_dir', empty, '--out', out,
+                      check=False)
+    assert proc.returncode == 2 and 'no benchmark JSON files' in proc.stderr
