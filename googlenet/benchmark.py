@@ -1,0 +1,717 @@
+"""Inception-V3 forward / forward-backward timing benchmark (TensorFlow实战, chapter 6.3).
+
+The whole Inception-V3 network (with the auxiliary classifier) is written out
+below with tf_slim, as in the book: the stem convolutions, the three groups
+of Inception modules (35x35, 17x17, 8x8), the AuxLogits head on Mixed_6e and
+the Logits head, on a batch of random 299x299 images held in a tf.Variable.
+``time_tensorflow_run`` times the forward pass (logits, batch norm in
+inference mode) and the forward-backward pass (the gradients of an l2 loss on
+logits and aux logits with respect to every trainable parameter, batch norm
+in training mode): 10 warm-up + --num_batches steps each.
+
+    python googlenet/benchmark.py                       # batch 32, 100 batches, GPU if there is one
+    python googlenet/benchmark.py --device cpu --num_batches 10 --json results/benchmarks/inception_v3_cpu_b32.json
+"""
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+from datetime import datetime
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tfcourse import cli  # noqa: E402
+from tfcourse.compat import tf, slim, gpu_names, session_config  # noqa: E402
+
+MODEL = 'Inception-V3'
+IMAGE_SIZE = 299
+
+
+def trunc_normal(stddev):
+    return tf.truncated_normal_initializer(0.0, stddev)
+
+
+def inception_v3_arg_scope(weight_decay=0.00004, stddev=0.1,
+                           batch_norm_var_collection='moving_vars'):
+    """Default arguments of every layer: L2 weight decay, ReLU, batch norm after each conv."""
+    batch_norm_params = {
+        'decay': 0.9997,
+        'epsilon': 0.001,
+        'updates_collections': tf.GraphKeys.UPDATE_OPS,
+        'variables_collections': {
+            'beta': None,
+            'gamma': None,
+            'moving_mean': [batch_norm_var_collection],
+            'moving_variance': [batch_norm_var_collection],
+        }
+    }
+    with slim.arg_scope([slim.conv2d, slim.fully_connected],
+                        weights_regularizer=slim.l2_regularizer(weight_decay)):
+        with slim.arg_scope([slim.conv2d],
+                            weights_initializer=trunc_normal(stddev),
+                            activation_fn=tf.nn.relu,
+                            normalizer_fn=slim.batch_norm,
+                            normalizer_params=batch_norm_params) as sc:
+            return sc
+
+
+def inception_v3_base(inputs, scope=None, data_format='NHWC'):
+    """The convolutional part, from the 299x299x3 input up to Mixed_7c (8x8x2048).
+
+    Returns (net, end_points): end_points maps every layer name to its output.
+    """
+    end_points = {}
+    concat_axis = 3 if data_format == 'NHWC' else 1
+
+    with tf.variable_scope(scope, 'InceptionV3', [inputs]):
+        with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
+                            stride=1, padding='VALID'):
+            # 299 x 299 x 3
+            end_point = 'Conv2d_1a_3x3'
+            net = slim.conv2d(inputs, 32, [3, 3], stride=2, scope=end_point)
+            end_points[end_point] = net
+            # 149 x 149 x 32
+            end_point = 'Conv2d_2a_3x3'
+            net = slim.conv2d(net, 32, [3, 3], scope=end_point)
+            end_points[end_point] = net
+            # 147 x 147 x 32
+            end_point = 'Conv2d_2b_3x3'
+            net = slim.conv2d(net, 64, [3, 3], padding='SAME', scope=end_point)
+            end_points[end_point] = net
+            # 147 x 147 x 64
+            end_point = 'MaxPool_3a_3x3'
+            net = slim.max_pool2d(net, [3, 3], stride=2, scope=end_point)
+            end_points[end_point] = net
+            # 73 x 73 x 64
+            end_point = 'Conv2d_3b_1x1'
+            net = slim.conv2d(net, 80, [1, 1], scope=end_point)
+            end_points[end_point] = net
+            # 73 x 73 x 80.
+            end_point = 'Conv2d_4a_3x3'
+            net = slim.conv2d(net, 192, [3, 3], scope=end_point)
+            end_points[end_point] = net
+            # 71 x 71 x 192.
+            end_point = 'MaxPool_5a_3x3'
+            net = slim.max_pool2d(net, [3, 3], stride=2, scope=end_point)
+            end_points[end_point] = net
+            # 35 x 35 x 192.
+
+        # Inception blocks
+        with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
+                            stride=1, padding='SAME'):
+            # mixed: 35 x 35 x 256.
+            end_point = 'Mixed_5b'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 48, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 64, [5, 5], scope='Conv2d_0b_5x5')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 96, [3, 3], scope='Conv2d_0b_3x3')
+                    branch_2 = slim.conv2d(branch_2, 96, [3, 3], scope='Conv2d_0c_3x3')
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 32, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+
+            # mixed_1: 35 x 35 x 288.
+            end_point = 'Mixed_5c'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 48, [1, 1], scope='Conv2d_0b_1x1')
+                    branch_1 = slim.conv2d(branch_1, 64, [5, 5], scope='Conv_1_0c_5x5')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 96, [3, 3], scope='Conv2d_0b_3x3')
+                    branch_2 = slim.conv2d(branch_2, 96, [3, 3], scope='Conv2d_0c_3x3')
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 64, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+
+            # mixed_2: 35 x 35 x 288.
+            end_point = 'Mixed_5d'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 48, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 64, [5, 5], scope='Conv2d_0b_5x5')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 96, [3, 3], scope='Conv2d_0b_3x3')
+                    branch_2 = slim.conv2d(branch_2, 96, [3, 3], scope='Conv2d_0c_3x3')
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 64, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+
+            # mixed_3: 17 x 17 x 768.
+            end_point = 'Mixed_6a'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(
+                            net,
+                            384, [3, 3],
+                            stride=2,
+                            padding='VALID',
+                            scope='Conv2d_1a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 96, [3, 3], scope='Conv2d_0b_3x3')
+                    branch_1 = slim.conv2d(
+                            branch_1,
+                            96, [3, 3],
+                            stride=2,
+                            padding='VALID',
+                            scope='Conv2d_1a_1x1')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.max_pool2d(
+                            net, [3, 3], stride=2, padding='VALID', scope='MaxPool_1a_3x3')
+                net = tf.concat([branch_0, branch_1, branch_2], concat_axis)
+            end_points[end_point] = net
+
+            # mixed4: 17 x 17 x 768.
+            end_point = 'Mixed_6b'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 128, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 128, [1, 7], scope='Conv2d_0b_1x7')
+                    branch_1 = slim.conv2d(branch_1, 192, [7, 1], scope='Conv2d_0c_7x1')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 128, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 128, [7, 1], scope='Conv2d_0b_7x1')
+                    branch_2 = slim.conv2d(branch_2, 128, [1, 7], scope='Conv2d_0c_1x7')
+                    branch_2 = slim.conv2d(branch_2, 128, [7, 1], scope='Conv2d_0d_7x1')
+                    branch_2 = slim.conv2d(branch_2, 192, [1, 7], scope='Conv2d_0e_1x7')
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+
+            # mixed_5: 17 x 17 x 768.
+            end_point = 'Mixed_6c'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 160, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 160, [1, 7], scope='Conv2d_0b_1x7')
+                    branch_1 = slim.conv2d(branch_1, 192, [7, 1], scope='Conv2d_0c_7x1')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 160, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 160, [7, 1], scope='Conv2d_0b_7x1')
+                    branch_2 = slim.conv2d(branch_2, 160, [1, 7], scope='Conv2d_0c_1x7')
+                    branch_2 = slim.conv2d(branch_2, 160, [7, 1], scope='Conv2d_0d_7x1')
+                    branch_2 = slim.conv2d(branch_2, 192, [1, 7], scope='Conv2d_0e_1x7')
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+            # mixed_6: 17 x 17 x 768.
+            end_point = 'Mixed_6d'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 160, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 160, [1, 7], scope='Conv2d_0b_1x7')
+                    branch_1 = slim.conv2d(branch_1, 192, [7, 1], scope='Conv2d_0c_7x1')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 160, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 160, [7, 1], scope='Conv2d_0b_7x1')
+                    branch_2 = slim.conv2d(branch_2, 160, [1, 7], scope='Conv2d_0c_1x7')
+                    branch_2 = slim.conv2d(branch_2, 160, [7, 1], scope='Conv2d_0d_7x1')
+                    branch_2 = slim.conv2d(branch_2, 192, [1, 7], scope='Conv2d_0e_1x7')
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+
+            # mixed_7: 17 x 17 x 768.
+            end_point = 'Mixed_6e'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 192, [1, 7], scope='Conv2d_0b_1x7')
+                    branch_1 = slim.conv2d(branch_1, 192, [7, 1], scope='Conv2d_0c_7x1')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 192, [7, 1], scope='Conv2d_0b_7x1')
+                    branch_2 = slim.conv2d(branch_2, 192, [1, 7], scope='Conv2d_0c_1x7')
+                    branch_2 = slim.conv2d(branch_2, 192, [7, 1], scope='Conv2d_0d_7x1')
+                    branch_2 = slim.conv2d(branch_2, 192, [1, 7], scope='Conv2d_0e_1x7')
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+
+            # mixed_8: 8 x 8 x 1280.
+            end_point = 'Mixed_7a'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_0 = slim.conv2d(
+                            branch_0,
+                            320, [3, 3],
+                            stride=2,
+                            padding='VALID',
+                            scope='Conv2d_1a_3x3')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 192, [1, 7], scope='Conv2d_0b_1x7')
+                    branch_1 = slim.conv2d(branch_1, 192, [7, 1], scope='Conv2d_0c_7x1')
+                    branch_1 = slim.conv2d(
+                            branch_1,
+                            192, [3, 3],
+                            stride=2,
+                            padding='VALID',
+                            scope='Conv2d_1a_3x3')
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.max_pool2d(
+                            net, [3, 3], stride=2, padding='VALID', scope='MaxPool_1a_3x3')
+                net = tf.concat([branch_0, branch_1, branch_2], concat_axis)
+            end_points[end_point] = net
+            # mixed_9: 8 x 8 x 2048.
+            end_point = 'Mixed_7b'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 320, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 384, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = tf.concat(
+                            [
+                                    slim.conv2d(branch_1, 384, [1, 3], scope='Conv2d_0b_1x3'),
+                                    slim.conv2d(branch_1, 384, [3, 1], scope='Conv2d_0b_3x1')
+                            ], concat_axis)
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 448, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 384, [3, 3], scope='Conv2d_0b_3x3')
+                    branch_2 = tf.concat(
+                            [
+                                    slim.conv2d(branch_2, 384, [1, 3], scope='Conv2d_0c_1x3'),
+                                    slim.conv2d(branch_2, 384, [3, 1], scope='Conv2d_0d_3x1')
+                            ], concat_axis)
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+
+            # mixed_10: 8 x 8 x 2048.
+            end_point = 'Mixed_7c'
+            with tf.variable_scope(end_point):
+                with tf.variable_scope('Branch_0'):
+                    branch_0 = slim.conv2d(net, 320, [1, 1], scope='Conv2d_0a_1x1')
+                with tf.variable_scope('Branch_1'):
+                    branch_1 = slim.conv2d(net, 384, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_1 = tf.concat(
+                            [
+                                    slim.conv2d(branch_1, 384, [1, 3], scope='Conv2d_0b_1x3'),
+                                    slim.conv2d(branch_1, 384, [3, 1], scope='Conv2d_0c_3x1')
+                            ], concat_axis)
+                with tf.variable_scope('Branch_2'):
+                    branch_2 = slim.conv2d(net, 448, [1, 1], scope='Conv2d_0a_1x1')
+                    branch_2 = slim.conv2d(branch_2, 384, [3, 3], scope='Conv2d_0b_3x3')
+                    branch_2 = tf.concat(
+                            [
+                                    slim.conv2d(branch_2, 384, [1, 3], scope='Conv2d_0c_1x3'),
+                                    slim.conv2d(branch_2, 384, [3, 1], scope='Conv2d_0d_3x1')
+                            ], concat_axis)
+                with tf.variable_scope('Branch_3'):
+                    branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+                    branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
+                net = tf.concat([branch_0, branch_1, branch_2, branch_3], concat_axis)
+            end_points[end_point] = net
+    return net, end_points
+
+
+def inception_v3(inputs, num_classes=1000, is_training=True, dropout_keep_prob=0.8,
+                 prediction_fn=slim.softmax, spatial_squeeze=True, reuse=None,
+                 scope='InceptionV3', data_format='NHWC'):
+    """Inception-V3 with the auxiliary classifier; returns (logits, end_points).
+
+    is_training (a Python bool or a tf.bool tensor) switches batch norm and dropout.
+    """
+    spatial_axes = [1, 2] if data_format == 'NHWC' else [2, 3]
+    with tf.variable_scope(scope, 'InceptionV3', [inputs, num_classes], reuse=reuse) as scope:
+        with slim.arg_scope([slim.batch_norm, slim.dropout], is_training=is_training):
+            net, end_points = inception_v3_base(inputs, scope=scope, data_format=data_format)
+
+            # Auxiliary classifier on Mixed_6e (17 x 17 x 768)
+            with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
+                                stride=1, padding='SAME'):
+                aux_logits = end_points['Mixed_6e']
+                with tf.variable_scope('AuxLogits'):
+                    aux_logits = slim.avg_pool2d(aux_logits, [5, 5], stride=3, padding='VALID',
+                                                 scope='AvgPool_1a_5x5')
+                    aux_logits = slim.conv2d(aux_logits, 128, [1, 1], scope='Conv2d_1b_1x1')
+                    aux_logits = slim.conv2d(aux_logits, 768, [5, 5],
+                                             weights_initializer=trunc_normal(0.01),
+                                             padding='VALID', scope='Conv2d_2a_5x5')
+                    aux_logits = slim.conv2d(aux_logits, num_classes, [1, 1], activation_fn=None,
+                                             normalizer_fn=None,
+                                             weights_initializer=trunc_normal(0.001),
+                                             scope='Conv2d_2b_1x1')
+                    if spatial_squeeze:
+                        aux_logits = tf.squeeze(aux_logits, spatial_axes, name='SpatialSqueeze')
+                    end_points['AuxLogits'] = aux_logits
+
+            # Final classifier: 8x8 average pool, dropout, 1x1 conv to num_classes
+            with tf.variable_scope('Logits'):
+                net = slim.avg_pool2d(net, [8, 8], padding='VALID', scope='AvgPool_1a_8x8')
+                net = slim.dropout(net, keep_prob=dropout_keep_prob, scope='Dropout_1b')
+                end_points['PreLogits'] = net
+                logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                                     normalizer_fn=None, scope='Conv2d_1c_1x1')
+                if spatial_squeeze:
+                    logits = tf.squeeze(logits, spatial_axes, name='SpatialSqueeze')
+            end_points['Logits'] = logits
+            end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
+    return logits, end_points
+
+
+def inference(images, is_training, data_format='NHWC'):
+    """Inception-V3 in the book's arg_scope; prints every layer; returns (logits, aux_logits)."""
+    with slim.arg_scope(inception_v3_arg_scope()):
+        with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d, slim.batch_norm],
+                            data_format=data_format):
+            logits, end_points = inception_v3(images, is_training=is_training,
+                                              data_format=data_format)
+    for name in end_points:
+        print_activations(end_points[name])
+    return logits, end_points['AuxLogits']
+
+
+def tower(args, is_training):
+    """Random images in a tf.Variable, Inception-V3, the l2 loss on its logits and its gradients.
+
+    Returns (logits, loss, gradients, parameters, forward FLOPs per image).
+    """
+    dtype = tf.float16 if args.fp16 else tf.float32
+    if args.data_format == 'NHWC':
+        image_shape = [args.batch_size, IMAGE_SIZE, IMAGE_SIZE, 3]
+    else:
+        image_shape = [args.batch_size, 3, IMAGE_SIZE, IMAGE_SIZE]
+    images = tf.Variable(tf.random_normal(image_shape, dtype=dtype, stddev=1e-1),
+                         trainable=False, name='images')
+    logits, aux_logits = inference(images, is_training, args.data_format)
+    flops = count_flops(tf.get_default_graph(), args.batch_size)
+    parameters = tf.trainable_variables()
+    objective = (tf.nn.l2_loss(tf.cast(logits, tf.float32)) +
+                 tf.nn.l2_loss(tf.cast(aux_logits, tf.float32)))
+    grad = tf.gradients(objective, parameters)
+    return logits, objective, grad, parameters, flops
+
+
+def build_benchmark(args):
+    """One Inception-V3 (the book), or one tower per device with --num_gpus; see build_towers.
+
+    Batch norm and dropout run in inference mode for the forward pass and in
+    training mode for the forward-backward pass.
+    """
+    is_training = tf.placeholder(tf.bool, name='is_training')
+    net = build_towers(args, lambda: tower(args, is_training))
+    net['forward_feed'] = {is_training: False}
+    net['backward_feed'] = {is_training: True}
+    return net
+
+
+def print_activations(t):
+    """Print a layer's name and output shape, e.g. ``conv1 [32, 56, 56, 64]``."""
+    print(t.op.name, ' ', t.get_shape().as_list())
+
+
+def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
+                        feed_dict=None, num_steps_burn_in=10):
+    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
+
+    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
+    and the images/sec; returns (mean, sd) in seconds per batch.
+    """
+    total_duration = 0.0
+    total_duration_squared = 0.0
+    for i in range(num_batches + num_steps_burn_in):
+        start_time = time.time()
+        session.run(target, feed_dict=feed_dict)
+        duration = time.time() - start_time
+        if i >= num_steps_burn_in:
+            if not (i - num_steps_burn_in) % 10:
+                print('%s: step %d, duration = %.3f' %
+                      (datetime.now(), i - num_steps_burn_in, duration))
+            total_duration += duration
+            total_duration_squared += duration * duration
+    mn = total_duration / num_batches
+    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
+    sd = math.sqrt(vr)
+    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
+          (datetime.now(), info_string, num_batches, mn, sd))
+    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
+    return mn, sd
+
+
+def count_parameters(variables):
+    """Number of scalars in a list of variables."""
+    total = 0
+    for v in variables:
+        n = 1
+        for d in v.get_shape().as_list():
+            n *= d
+        total += n
+    return total
+
+
+def count_flops(graph, batch_size):
+    """FLOPs of one forward pass per image: 2 x the multiply-adds of every Conv2D and MatMul.
+
+    Call it right after building the model, before tf.gradients adds the backward ops.
+    """
+    flops = 0
+    for op in graph.get_operations():
+        if op.type == 'Conv2D':
+            kh, kw, n_in, _ = op.inputs[1].get_shape().as_list()
+            n = 1
+            for d in op.outputs[0].get_shape().as_list():
+                n *= d
+            flops += 2 * n * kh * kw * n_in
+        elif op.type == 'MatMul':
+            a = op.inputs[0].get_shape().as_list()
+            m, k = (a[1], a[0]) if op.get_attr('transpose_a') else (a[0], a[1])
+            n_out = op.outputs[0].get_shape().as_list()[1]
+            flops += 2 * m * k * n_out
+    return flops // batch_size
+
+
+def add_benchmark_flags(parser):
+    """The flags every benchmark script has."""
+    parser.add_argument('--batch_size', type=int, default=32,
+                        help='images per batch (per tower with --num_gpus) (default 32)')
+    parser.add_argument('--num_batches', type=int, default=100,
+                        help='timed batches per pass (default 100)')
+    parser.add_argument('--num_warmup', type=int, default=10,
+                        help='untimed warm-up batches before each timing (default 10)')
+    parser.add_argument('--device', choices=['cpu', 'gpu'], default=None,
+                        help='where to run (default: gpu if TensorFlow sees one, else cpu)')
+    parser.add_argument('--data_format', choices=['NHWC', 'NCHW'], default='NHWC',
+                        help='NHWC (channels last, default) or NCHW (channels first, for GPUs)')
+    parser.add_argument('--forward_only', action='store_true',
+                        help='time only the forward pass')
+    parser.add_argument('--xla', action='store_true', help='compile the graph with XLA')
+    parser.add_argument('--fp16', action='store_true', help='images and weights in float16')
+    parser.add_argument('--num_gpus', type=int, default=0,
+                        help='build one tower per device (data parallel), gradients '
+                             'averaged on the CPU; 0 (default) builds the single graph '
+                             'of the book; with --device cpu the towers all go on the CPU')
+    parser.add_argument('--seed', type=int, default=1, help='graph-level random seed')
+    parser.add_argument('--json', default=None, metavar='PATH',
+                        help='also write the result as JSON to PATH')
+
+
+def check_benchmark_flags(args):
+    """Validate the flags (cli.UserError names the fix); fills in args.device and args.devices."""
+    for name in ('batch_size', 'num_batches'):
+        if getattr(args, name) <= 0:
+            raise cli.UserError('--%s must be a positive integer, got %d'
+                                % (name, getattr(args, name)))
+    if args.num_warmup < 0:
+        raise cli.UserError('--num_warmup must be 0 or more, got %d' % args.num_warmup)
+    if args.num_gpus < 0:
+        raise cli.UserError('--num_gpus must be 0 or more, got %d' % args.num_gpus)
+    gpus = gpu_names()
+    if args.device is None:
+        args.device = 'gpu' if gpus else 'cpu'
+    if args.device == 'gpu' and not gpus:
+        raise cli.UserError('--device gpu but TensorFlow sees no GPU (is the CUDA build of '
+                            'tensorflow installed?); run with --device cpu')
+    if args.device == 'gpu' and args.num_gpus > len(gpus):
+        raise cli.UserError('--num_gpus %d but this machine has only %d GPU(s); use '
+                            '--num_gpus %d or fewer' % (args.num_gpus, len(gpus), len(gpus)))
+    towers = max(args.num_gpus, 1)
+    if args.device == 'gpu':
+        args.devices = ['/gpu:%d' % i for i in range(towers)]
+    else:
+        args.devices = ['/cpu:0'] * towers
+    return args
+
+
+def run_benchmark(args, net):
+    """Initialise the variables and time the forward (and forward-backward) pass of ``net``.
+
+    With several towers, also times tower 0 alone in the same graph, the
+    one-device baseline of the scaling efficiency.  Returns {'forward': (mean,
+    sd), 'forward_backward': (mean, sd) or None, 'one_tower': the same or None}.
+    """
+    passes = [(net['forward'], net['backward'], len(args.devices), '')]
+    if len(args.devices) > 1:
+        passes.append((net['forward_one_tower'], net['backward_one_tower'], 1,
+                       ' (tower 0 alone)'))
+    results = []
+    with tf.Session(config=session_config(xla=args.xla)) as sess:
+        try:
+            sess.run(tf.global_variables_initializer())
+            for forward, backward, towers, suffix in passes:
+                timings = {'forward': None, 'forward_backward': None}
+                timings['forward'] = time_tensorflow_run(
+                    sess, forward, 'Forward' + suffix, args.num_batches,
+                    args.batch_size * towers, net['forward_feed'], args.num_warmup)
+                if not args.forward_only:
+                    timings['forward_backward'] = time_tensorflow_run(
+                        sess, backward, 'Forward-backward' + suffix, args.num_batches,
+                        args.batch_size * towers, net['backward_feed'], args.num_warmup)
+                results.append(timings)
+        except tf.errors.ResourceExhaustedError as exc:
+            raise cli.UserError('out of memory at --batch_size %d (%s); try a smaller '
+                                '--batch_size'
+                                % (args.batch_size, exc.message.splitlines()[0][:150]))
+        except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as exc:
+            if args.data_format != 'NCHW' and not args.fp16:
+                raise
+            raise cli.UserError('TensorFlow has no %s kernel for this model with%s%s (%s); '
+                                'use --data_format NHWC without --fp16 on the CPU'
+                                % (args.device.upper(),
+                                   ' --data_format NCHW' if args.data_format == 'NCHW' else '',
+                                   ' --fp16' if args.fp16 else '',
+                                   exc.message.splitlines()[0][:150]))
+    timings = results[0]
+    timings['one_tower'] = results[1] if len(results) > 1 else None
+    return timings
+
+
+def benchmark_record(args, model, net, timings):
+    """The machine-readable result (what --json writes); prints the multi-tower summary."""
+    towers = len(args.devices)
+    record = {
+        'model': model, 'batch_size': args.batch_size, 'num_batches': args.num_batches,
+        'num_warmup': args.num_warmup, 'device': args.device, 'num_towers': towers,
+        'num_gpus': args.num_gpus,
+        'device_names': gpu_names() if args.device == 'gpu' else [platform.processor() or
+                                                                   platform.machine()],
+        'cpu_count': os.cpu_count(), 'data_format': args.data_format, 'fp16': args.fp16,
+        'xla': args.xla, 'tf_version': tf.__version__,
+        'parameters': count_parameters(net['parameters']), 'flops_per_image': net['flops'],
+        'date': datetime.now().isoformat(timespec='seconds'), 'command': ' '.join(sys.argv),
+    }
+    for key in ('forward', 'forward_backward'):
+        if timings[key] is None:
+            record[key] = None
+            continue
+        mean, sd = timings[key]
+        images_per_sec = args.batch_size * towers / mean
+        record[key] = {'mean_sec_per_batch': mean, 'sd_sec_per_batch': sd,
+                       'images_per_sec': images_per_sec,
+                       'images_per_sec_per_device': images_per_sec / towers}
+        if timings['one_tower']:
+            one_mean = timings['one_tower'][key][0]
+            record[key]['one_tower_mean_sec_per_batch'] = one_mean
+            record[key]['scaling_efficiency'] = (images_per_sec /
+                                                 (towers * args.batch_size / one_mean))
+            print('%s: %s: %d towers, %.1f images/sec in total, %.1f per device, '
+                  'scaling efficiency %.0f%%' % (datetime.now(), key, towers, images_per_sec,
+                                                 images_per_sec / towers,
+                                                 100 * record[key]['scaling_efficiency']))
+    if timings['forward'] and timings['forward_backward']:
+        record['backward_forward_ratio'] = (timings['forward_backward'][0] /
+                                            timings['forward'][0])
+    return record
+
+
+def first_elements_sum(tensors):
+    """A float32 scalar that needs every tensor in ``tensors`` (the sum of their first elements).
+
+    Fetching it makes TensorFlow compute every gradient while copying 4 bytes
+    to the host.  (Fetching the gradient list copies all of them; a bare
+    tf.group of them is pruned by Grappler's dependency optimizer on TF 2.x,
+    so nothing would be timed.)
+    """
+    return tf.add_n([tf.cast(tf.reshape(t, [-1])[0], tf.float32) for t in tensors])
+
+
+def average_gradients(tower_grads):
+    """Average, variable by variable, the (gradient, variable) lists of all towers."""
+    average_grads = []
+    for grad_and_vars in zip(*tower_grads):
+        grads = [tf.expand_dims(g, 0) for g, _ in grad_and_vars]
+        grad = tf.reduce_mean(tf.concat(grads, 0), 0)
+        average_grads.append((grad, grad_and_vars[0][1]))
+    return average_grads
+
+
+def variables_on_cpu(getter, *args, **kwargs):
+    """Custom getter for the towers' variable scope: every variable lives on the CPU."""
+    with tf.device('/cpu:0'):
+        return getter(*args, **kwargs)
+
+
+def build_towers(args, tower_fn):
+    """The book's single graph (--num_gpus 0), or one tower per device (data parallel).
+
+    ``tower_fn()`` builds random images, the model, its l2 loss and the
+    gradients on the current device and returns (output, loss, grads,
+    parameters, flops).  Towers share their variables (kept on the CPU,
+    variable scope reuse), each has its own batch, and their gradients are
+    averaged on the CPU.  Returns what run_benchmark fetches: the output(s)
+    for the forward pass and a scalar that needs every (averaged) gradient.
+    """
+    if args.num_gpus == 0:
+        with tf.device(args.devices[0]):
+            output, loss, grads, parameters, flops = tower_fn()
+        return {'forward': output, 'backward': first_elements_sum(grads), 'loss': loss,
+                'grads_and_vars': list(zip(grads, parameters)), 'parameters': parameters,
+                'flops': flops}
+    outputs, losses, tower_grads = [], [], []
+    for i, device in enumerate(args.devices):
+        with tf.device(device), tf.name_scope('tower_%d' % i), \
+                tf.variable_scope(tf.get_variable_scope(), reuse=i > 0,
+                                  custom_getter=variables_on_cpu):
+            output, loss, grads, parameters, tower_flops = tower_fn()
+        if i == 0:
+            flops = tower_flops
+        outputs.append(output)
+        losses.append(loss)
+        tower_grads.append(list(zip(grads, parameters)))
+    with tf.device('/cpu:0'):
+        grads_and_vars = average_gradients(tower_grads)
+        loss = tf.add_n(losses) / len(losses)
+    return {'forward': outputs, 'backward': first_elements_sum([g for g, _ in grads_and_vars]),
+            'loss': loss, 'grads_and_vars': grads_and_vars, 'parameters': parameters,
+            'flops': flops, 'forward_one_tower': outputs[0],
+            'backward_one_tower': first_elements_sum([g for g, _ in tower_grads[0]])}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_benchmark_flags(parser)
+    args = check_benchmark_flags(parser.parse_args(argv))
+    with tf.Graph().as_default():
+        tf.set_random_seed(args.seed)
+        net = build_benchmark(args)
+        print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s'
+              % (MODEL, count_parameters(net['parameters']), net['flops'] / 1e9,
+                 args.batch_size, ', '.join(args.devices)))
+        timings = run_benchmark(args, net)
+        record = benchmark_record(args, MODEL, net, timings)
+    if args.json:
+        cli.write_json(args.json, record)
+        print('wrote', args.json)
+    return 0
+
+
+if __name__ == '__main__':
+    cli.run(main)

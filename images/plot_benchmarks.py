@@ -1,0 +1,136 @@
+"""Bar chart of the CNN benchmark timings (seconds per batch) next to the report's figures.
+
+Reads every JSON written by ``<model>/benchmark.py --json`` in --results_dir
+and draws, per model, the forward and forward-backward seconds per batch of
+each run next to the report's RTX 2070 figures (batch 32).  Log scale: a
+2-core CPU is one to two orders of magnitude slower than the GPU.
+
+    python images/plot_benchmarks.py                       # results/benchmarks/*.json -> images/cnn_benchmarks.png
+    python images/plot_benchmarks.py --results_dir /tmp/runs --out /tmp/bench.png
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tfcourse import IMAGES_DIR, RESULTS_DIR, cli  # noqa: E402
+
+MODELS = ['AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152']
+
+# The report's figures: seconds per batch of 32 on an RTX 2070 (None: not reported).
+REPORT_RTX2070 = {
+    'AlexNet': (0.016, 0.044),
+    'VGG-16': (0.181, 0.816),
+    'Inception-V3': (0.127, None),
+    'ResNet-V2-152': (0.214, None),
+}
+
+
+def load_results(results_dir):
+    """The benchmark records in results_dir, in MODELS order (other models after them)."""
+    paths = sorted(glob.glob(os.path.join(results_dir, '*.json')))
+    if not paths:
+        raise cli.UserError('no benchmark JSON files in %s; run e.g. python alexnet/benchmark.py '
+                            '--json %s/alexnet.json first, or pass --results_dir'
+                            % (results_dir, results_dir))
+    records = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                record = json.load(f)
+            record['forward']['mean_sec_per_batch']
+            record['model']
+        except (ValueError, KeyError, TypeError) as exc:
+            raise cli.UserError('%s is not a benchmark result (%s); remove it or rerun the '
+                                'benchmark with --json' % (path, exc))
+        records.append(record)
+
+    def order(r):
+        return (MODELS.index(r['model']) if r['model'] in MODELS else len(MODELS), r['model'])
+    return sorted(records, key=order)
+
+
+def mean_of(record, key):
+    return record[key]['mean_sec_per_batch'] if record.get(key) else None
+
+
+def plot(records, out):
+    plt = cli.pyplot()
+    models = []
+    for r in records:
+        if r['model'] not in models:
+            models.append(r['model'])
+    fig, ax = plt.subplots(figsize=(2.6 * len(models) + 2, 5))
+    width = 0.18
+    colors = {'forward': '#4c72b0', 'forward_backward': '#dd8452'}
+    labelled = set()
+    not_reported = []
+    values = []
+
+    def bar(x, value, key, hatch, label):
+        if value is None:
+            not_reported.append(x)
+            return
+        values.append(value)
+        first = label not in labelled
+        labelled.add(label)
+        ax.bar(x, value, width, color=colors[key], hatch=hatch, edgecolor='black',
+               linewidth=0.5, label=label if first else None)
+        ax.text(x, value * 1.08, '%.3g' % value, ha='center', va='bottom', fontsize=7,
+                rotation=90)
+
+    for i, model in enumerate(models):
+        runs = [r for r in records if r['model'] == model]
+        bars = []
+        for r in runs:
+            tag = '%s, batch %d' % (r['device'].upper(), r['batch_size'])
+            bars.append((mean_of(r, 'forward'), 'forward', '', 'forward (%s)' % tag))
+            bars.append((mean_of(r, 'forward_backward'), 'forward_backward', '',
+                         'forward-backward (%s)' % tag))
+        if model in REPORT_RTX2070:
+            fwd, bwd = REPORT_RTX2070[model]
+            bars.append((fwd, 'forward', '//', 'forward (report, RTX 2070, batch 32)'))
+            bars.append((bwd, 'forward_backward', '//',
+                         'forward-backward (report, RTX 2070, batch 32)'))
+        offsets = [(j - (len(bars) - 1) / 2.0) * width for j in range(len(bars))]
+        for offset, (value, key, hatch, label) in zip(offsets, bars):
+            bar(i + offset, value, key, hatch, label)
+
+    ax.set_yscale('log')
+    bottom = min(values) / 3
+    ax.set_ylim(bottom, max(values) * 6)
+    for x in not_reported:
+        ax.text(x, bottom * 1.15, 'not reported', ha='center', va='bottom', fontsize=7, rotation=90)
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels(models)
+    ax.set_ylabel('seconds per batch (log scale)')
+    ax.set_title('CNN benchmarks: forward and forward-backward time per batch')
+    ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.08), ncol=2)
+    ax.grid(axis='y', which='both', alpha=0.3)
+    return cli.save_figure(fig, out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--results_dir', default=os.path.join(RESULTS_DIR, 'benchmarks'),
+                        help='folder of benchmark JSON files (default results/benchmarks)')
+    parser.add_argument('--out', default=os.path.join(IMAGES_DIR, 'cnn_benchmarks.png'),
+                        help='PNG to write (default images/cnn_benchmarks.png)')
+    args = parser.parse_args(argv)
+    if not os.path.isdir(args.results_dir):
+        raise cli.UserError('--results_dir %s is not a folder' % args.results_dir)
+    records = load_results(args.results_dir)
+    for r in records:
+        print('%-14s %-4s batch %-3d forward %8.3f s/batch  forward-backward %s'
+              % (r['model'], r['device'], r['batch_size'], mean_of(r, 'forward'),
+                 '%8.3f s/batch' % mean_of(r, 'forward_backward')
+                 if r.get('forward_backward') else 'not reported'))
+    print('wrote', plot(records, args.out))
+    return 0
+
+
+if __name__ == '__main__':
+    cli.run(main)

@@ -1,0 +1,504 @@
+"""ResNet-V2 forward / forward-backward timing benchmark (TensorFlow实战, chapter 6.4).
+
+ResNet-V2 (pre-activation bottleneck units: batch norm and ReLU before each
+convolution) is written out below with tf_slim, as in the book: the Block
+namedtuple, subsample, conv2d_same, stack_blocks_dense, bottleneck and
+resnet_v2, and the 50/101/152/200-layer variants (152 by default, --depth to
+choose) on a batch of random 224x224 images held in a tf.Variable.
+``time_tensorflow_run`` times the forward pass (logits, batch norm in
+inference mode) and the forward-backward pass (the gradients of an l2 loss on
+the logits with respect to every trainable parameter, batch norm in training
+mode): 10 warm-up + --num_batches steps each.
+
+    python resnet/benchmark.py                       # ResNet-V2-152, batch 32, 100 batches
+    python resnet/benchmark.py --depth 50 --device cpu --num_batches 10 --json results/benchmarks/resnet_v2_50_cpu_b32.json
+"""
+import collections
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+from datetime import datetime
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tfcourse import cli  # noqa: E402
+from tfcourse.compat import tf, slim, gpu_names, session_config  # noqa: E402
+
+IMAGE_SIZE = 224
+
+# Units per block (the last unit of blocks 1-3 has stride 2) for each depth:
+# depth = 3 layers x (number of units) + 2 (the root conv1 and the logits).
+UNITS_PER_BLOCK = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3), 200: (3, 24, 36, 3)}
+
+
+class Block(collections.namedtuple('Block', ['scope', 'unit_fn', 'args'])):
+    """A ResNet block: its scope name, the unit function (bottleneck) and one
+    (depth, depth_bottleneck, stride) tuple per unit."""
+
+
+def subsample(inputs, factor, scope=None):
+    """Keep every factor-th pixel (a 1x1 max pool with stride factor)."""
+    if factor == 1:
+        return inputs
+    return slim.max_pool2d(inputs, [1, 1], stride=factor, scope=scope)
+
+
+@slim.add_arg_scope
+def conv2d_same(inputs, num_outputs, kernel_size, stride, scope=None, data_format='NHWC'):
+    """Strided 2-D convolution with explicit 'SAME' padding that does not depend on the input size."""
+    if stride == 1:
+        return slim.conv2d(inputs, num_outputs, kernel_size, stride=1, padding='SAME',
+                           scope=scope)
+    pad_total = kernel_size - 1
+    pad_beg = pad_total // 2
+    pad_end = pad_total - pad_beg
+    if data_format == 'NHWC':
+        paddings = [[0, 0], [pad_beg, pad_end], [pad_beg, pad_end], [0, 0]]
+    else:
+        paddings = [[0, 0], [0, 0], [pad_beg, pad_end], [pad_beg, pad_end]]
+    inputs = tf.pad(inputs, paddings)
+    return slim.conv2d(inputs, num_outputs, kernel_size, stride=stride, padding='VALID',
+                       scope=scope)
+
+
+@slim.add_arg_scope
+def stack_blocks_dense(net, blocks, outputs_collections=None):
+    """Stack the units of every block; prints each unit's output."""
+    for block in blocks:
+        with tf.variable_scope(block.scope, 'block', [net]) as sc:
+            for i, unit in enumerate(block.args):
+                with tf.variable_scope('unit_%d' % (i + 1), values=[net]):
+                    unit_depth, unit_depth_bottleneck, unit_stride = unit
+                    net = block.unit_fn(net, depth=unit_depth,
+                                        depth_bottleneck=unit_depth_bottleneck,
+                                        stride=unit_stride)
+                    print_activations(net)
+            net = slim.utils.collect_named_outputs(outputs_collections, sc.name, net)
+    return net
+
+
+def resnet_arg_scope(is_training=True, weight_decay=0.0001, batch_norm_decay=0.997,
+                     batch_norm_epsilon=1e-5, batch_norm_scale=True):
+    """Default arguments of every layer: L2 weight decay, He init, batch norm, ReLU.
+
+    is_training may be a Python bool or a tf.bool tensor.
+    """
+    batch_norm_params = {
+        'is_training': is_training,
+        'decay': batch_norm_decay,
+        'epsilon': batch_norm_epsilon,
+        'scale': batch_norm_scale,
+        'updates_collections': tf.GraphKeys.UPDATE_OPS,
+    }
+    with slim.arg_scope([slim.conv2d],
+                        weights_regularizer=slim.l2_regularizer(weight_decay),
+                        weights_initializer=slim.variance_scaling_initializer(),
+                        activation_fn=tf.nn.relu,
+                        normalizer_fn=slim.batch_norm,
+                        normalizer_params=batch_norm_params):
+        with slim.arg_scope([slim.batch_norm], **batch_norm_params):
+            with slim.arg_scope([slim.max_pool2d], padding='SAME') as arg_sc:
+                return arg_sc
+
+
+@slim.add_arg_scope
+def bottleneck(inputs, depth, depth_bottleneck, stride, outputs_collections=None, scope=None,
+               data_format='NHWC'):
+    """Pre-activation bottleneck unit: BN-ReLU, 1x1 conv, 3x3 conv (stride), 1x1 conv, + shortcut."""
+    with tf.variable_scope(scope, 'bottleneck_v2', [inputs]) as sc:
+        depth_in = inputs.get_shape().as_list()[3 if data_format == 'NHWC' else 1]
+        preact = slim.batch_norm(inputs, activation_fn=tf.nn.relu, scope='preact')
+        if depth == depth_in:
+            shortcut = subsample(inputs, stride, 'shortcut')
+        else:
+            shortcut = slim.conv2d(preact, depth, [1, 1], stride=stride, normalizer_fn=None,
+                                   activation_fn=None, scope='shortcut')
+        residual = slim.conv2d(preact, depth_bottleneck, [1, 1], stride=1, scope='conv1')
+        residual = conv2d_same(residual, depth_bottleneck, 3, stride, scope='conv2')
+        residual = slim.conv2d(residual, depth, [1, 1], stride=1, normalizer_fn=None,
+                               activation_fn=None, scope='conv3')
+        output = shortcut + residual
+        return slim.utils.collect_named_outputs(outputs_collections, sc.name, output)
+
+
+def resnet_v2(inputs, blocks, num_classes=None, global_pool=True, include_root_block=True,
+              reuse=None, scope=None, data_format='NHWC'):
+    """The ResNet-V2 network from ``blocks``; returns (net, end_points)."""
+    with tf.variable_scope(scope, 'resnet_v2', [inputs], reuse=reuse) as sc:
+        end_points_collection = sc.original_name_scope + '_end_points'
+        with slim.arg_scope([slim.conv2d, bottleneck, stack_blocks_dense],
+                            outputs_collections=end_points_collection), \
+                slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.batch_norm],
+                               data_format=data_format), \
+                slim.arg_scope([conv2d_same, bottleneck], data_format=data_format):
+            net = inputs
+            if include_root_block:
+                # conv1 is not pre-activated: the first unit's preact does it
+                with slim.arg_scope([slim.conv2d], activation_fn=None, normalizer_fn=None):
+                    net = conv2d_same(net, 64, 7, stride=2, scope='conv1')
+                print_activations(net)
+                net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
+                print_activations(net)
+            net = stack_blocks_dense(net, blocks)
+            net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope='postnorm')
+            if global_pool:
+                spatial_axes = [1, 2] if data_format == 'NHWC' else [2, 3]
+                net = tf.reduce_mean(net, spatial_axes, name='pool5', keepdims=True)
+                print_activations(net)
+            if num_classes is not None:
+                net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                                  normalizer_fn=None, scope='logits')
+                print_activations(net)
+            end_points = slim.utils.convert_collection_to_dict(end_points_collection)
+            if num_classes is not None:
+                end_points['predictions'] = slim.softmax(net, scope='predictions')
+            return net, end_points
+
+
+def resnet_v2_blocks(depth):
+    """The four blocks of ResNet-V2-``depth``: widths 256/512/1024/2048, stride 2 at the end of blocks 1-3."""
+    n1, n2, n3, n4 = UNITS_PER_BLOCK[depth]
+    return [
+        Block('block1', bottleneck, [(256, 64, 1)] * (n1 - 1) + [(256, 64, 2)]),
+        Block('block2', bottleneck, [(512, 128, 1)] * (n2 - 1) + [(512, 128, 2)]),
+        Block('block3', bottleneck, [(1024, 256, 1)] * (n3 - 1) + [(1024, 256, 2)]),
+        Block('block4', bottleneck, [(2048, 512, 1)] * n4)]
+
+
+def resnet_v2_152(inputs, num_classes=None, global_pool=True, reuse=None,
+                  scope='resnet_v2_152', data_format='NHWC'):
+    """ResNet-V2-152: 3, 8, 36 and 3 bottleneck units."""
+    return resnet_v2(inputs, resnet_v2_blocks(152), num_classes, global_pool,
+                     include_root_block=True, reuse=reuse, scope=scope, data_format=data_format)
+
+
+def inference(images, is_training, depth=152, data_format='NHWC'):
+    """ResNet-V2-``depth`` with 1000 classes in the book's arg_scope; returns the logits [N, 1000]."""
+    with slim.arg_scope(resnet_arg_scope(is_training=is_training)):
+        net, end_points = resnet_v2(images, resnet_v2_blocks(depth), 1000,
+                                    scope='resnet_v2_%d' % depth, data_format=data_format)
+    spatial_axes = [1, 2] if data_format == 'NHWC' else [2, 3]
+    return tf.squeeze(net, spatial_axes, name='logits')
+
+
+def tower(args, is_training):
+    """Random images in a tf.Variable, ResNet-V2, the l2 loss on its logits and its gradients.
+
+    Returns (logits, loss, gradients, parameters, forward FLOPs per image).
+    """
+    dtype = tf.float16 if args.fp16 else tf.float32
+    if args.data_format == 'NHWC':
+        image_shape = [args.batch_size, IMAGE_SIZE, IMAGE_SIZE, 3]
+    else:
+        image_shape = [args.batch_size, 3, IMAGE_SIZE, IMAGE_SIZE]
+    images = tf.Variable(tf.random_normal(image_shape, dtype=dtype, stddev=1e-1),
+                         trainable=False, name='images')
+    logits = inference(images, is_training, args.depth, args.data_format)
+    flops = count_flops(tf.get_default_graph(), args.batch_size)
+    parameters = tf.trainable_variables()
+    objective = tf.nn.l2_loss(tf.cast(logits, tf.float32))
+    grad = tf.gradients(objective, parameters)
+    return logits, objective, grad, parameters, flops
+
+
+def build_benchmark(args):
+    """One ResNet-V2 (the book), or one tower per device with --num_gpus; see build_towers.
+
+    Batch norm runs in inference mode for the forward pass and in training
+    mode for the forward-backward pass.
+    """
+    is_training = tf.placeholder(tf.bool, name='is_training')
+    net = build_towers(args, lambda: tower(args, is_training))
+    net['forward_feed'] = {is_training: False}
+    net['backward_feed'] = {is_training: True}
+    return net
+
+
+def print_activations(t):
+    """Print a layer's name and output shape, e.g. ``conv1 [32, 56, 56, 64]``."""
+    print(t.op.name, ' ', t.get_shape().as_list())
+
+
+def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
+                        feed_dict=None, num_steps_burn_in=10):
+    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
+
+    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
+    and the images/sec; returns (mean, sd) in seconds per batch.
+    """
+    total_duration = 0.0
+    total_duration_squared = 0.0
+    for i in range(num_batches + num_steps_burn_in):
+        start_time = time.time()
+        session.run(target, feed_dict=feed_dict)
+        duration = time.time() - start_time
+        if i >= num_steps_burn_in:
+            if not (i - num_steps_burn_in) % 10:
+                print('%s: step %d, duration = %.3f' %
+                      (datetime.now(), i - num_steps_burn_in, duration))
+            total_duration += duration
+            total_duration_squared += duration * duration
+    mn = total_duration / num_batches
+    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
+    sd = math.sqrt(vr)
+    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
+          (datetime.now(), info_string, num_batches, mn, sd))
+    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
+    return mn, sd
+
+
+def count_parameters(variables):
+    """Number of scalars in a list of variables."""
+    total = 0
+    for v in variables:
+        n = 1
+        for d in v.get_shape().as_list():
+            n *= d
+        total += n
+    return total
+
+
+def count_flops(graph, batch_size):
+    """FLOPs of one forward pass per image: 2 x the multiply-adds of every Conv2D and MatMul.
+
+    Call it right after building the model, before tf.gradients adds the backward ops.
+    """
+    flops = 0
+    for op in graph.get_operations():
+        if op.type == 'Conv2D':
+            kh, kw, n_in, _ = op.inputs[1].get_shape().as_list()
+            n = 1
+            for d in op.outputs[0].get_shape().as_list():
+                n *= d
+            flops += 2 * n * kh * kw * n_in
+        elif op.type == 'MatMul':
+            a = op.inputs[0].get_shape().as_list()
+            m, k = (a[1], a[0]) if op.get_attr('transpose_a') else (a[0], a[1])
+            n_out = op.outputs[0].get_shape().as_list()[1]
+            flops += 2 * m * k * n_out
+    return flops // batch_size
+
+
+def add_benchmark_flags(parser):
+    """The flags every benchmark script has."""
+    parser.add_argument('--batch_size', type=int, default=32,
+                        help='images per batch (per tower with --num_gpus) (default 32)')
+    parser.add_argument('--num_batches', type=int, default=100,
+                        help='timed batches per pass (default 100)')
+    parser.add_argument('--num_warmup', type=int, default=10,
+                        help='untimed warm-up batches before each timing (default 10)')
+    parser.add_argument('--device', choices=['cpu', 'gpu'], default=None,
+                        help='where to run (default: gpu if TensorFlow sees one, else cpu)')
+    parser.add_argument('--data_format', choices=['NHWC', 'NCHW'], default='NHWC',
+                        help='NHWC (channels last, default) or NCHW (channels first, for GPUs)')
+    parser.add_argument('--forward_only', action='store_true',
+                        help='time only the forward pass')
+    parser.add_argument('--xla', action='store_true', help='compile the graph with XLA')
+    parser.add_argument('--fp16', action='store_true', help='images and weights in float16')
+    parser.add_argument('--num_gpus', type=int, default=0,
+                        help='build one tower per device (data parallel), gradients '
+                             'averaged on the CPU; 0 (default) builds the single graph '
+                             'of the book; with --device cpu the towers all go on the CPU')
+    parser.add_argument('--seed', type=int, default=1, help='graph-level random seed')
+    parser.add_argument('--json', default=None, metavar='PATH',
+                        help='also write the result as JSON to PATH')
+
+
+def check_benchmark_flags(args):
+    """Validate the flags (cli.UserError names the fix); fills in args.device and args.devices."""
+    for name in ('batch_size', 'num_batches'):
+        if getattr(args, name) <= 0:
+            raise cli.UserError('--%s must be a positive integer, got %d'
+                                % (name, getattr(args, name)))
+    if args.num_warmup < 0:
+        raise cli.UserError('--num_warmup must be 0 or more, got %d' % args.num_warmup)
+    if args.num_gpus < 0:
+        raise cli.UserError('--num_gpus must be 0 or more, got %d' % args.num_gpus)
+    gpus = gpu_names()
+    if args.device is None:
+        args.device = 'gpu' if gpus else 'cpu'
+    if args.device == 'gpu' and not gpus:
+        raise cli.UserError('--device gpu but TensorFlow sees no GPU (is the CUDA build of '
+                            'tensorflow installed?); run with --device cpu')
+    if args.device == 'gpu' and args.num_gpus > len(gpus):
+        raise cli.UserError('--num_gpus %d but this machine has only %d GPU(s); use '
+                            '--num_gpus %d or fewer' % (args.num_gpus, len(gpus), len(gpus)))
+    towers = max(args.num_gpus, 1)
+    if args.device == 'gpu':
+        args.devices = ['/gpu:%d' % i for i in range(towers)]
+    else:
+        args.devices = ['/cpu:0'] * towers
+    return args
+
+
+def run_benchmark(args, net):
+    """Initialise the variables and time the forward (and forward-backward) pass of ``net``.
+
+    With several towers, also times tower 0 alone in the same graph, the
+    one-device baseline of the scaling efficiency.  Returns {'forward': (mean,
+    sd), 'forward_backward': (mean, sd) or None, 'one_tower': the same or None}.
+    """
+    passes = [(net['forward'], net['backward'], len(args.devices), '')]
+    if len(args.devices) > 1:
+        passes.append((net['forward_one_tower'], net['backward_one_tower'], 1,
+                       ' (tower 0 alone)'))
+    results = []
+    with tf.Session(config=session_config(xla=args.xla)) as sess:
+        try:
+            sess.run(tf.global_variables_initializer())
+            for forward, backward, towers, suffix in passes:
+                timings = {'forward': None, 'forward_backward': None}
+                timings['forward'] = time_tensorflow_run(
+                    sess, forward, 'Forward' + suffix, args.num_batches,
+                    args.batch_size * towers, net['forward_feed'], args.num_warmup)
+                if not args.forward_only:
+                    timings['forward_backward'] = time_tensorflow_run(
+                        sess, backward, 'Forward-backward' + suffix, args.num_batches,
+                        args.batch_size * towers, net['backward_feed'], args.num_warmup)
+                results.append(timings)
+        except tf.errors.ResourceExhaustedError as exc:
+            raise cli.UserError('out of memory at --batch_size %d (%s); try a smaller '
+                                '--batch_size'
+                                % (args.batch_size, exc.message.splitlines()[0][:150]))
+        except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as exc:
+            if args.data_format != 'NCHW' and not args.fp16:
+                raise
+            raise cli.UserError('TensorFlow has no %s kernel for this model with%s%s (%s); '
+                                'use --data_format NHWC without --fp16 on the CPU'
+                                % (args.device.upper(),
+                                   ' --data_format NCHW' if args.data_format == 'NCHW' else '',
+                                   ' --fp16' if args.fp16 else '',
+                                   exc.message.splitlines()[0][:150]))
+    timings = results[0]
+    timings['one_tower'] = results[1] if len(results) > 1 else None
+    return timings
+
+
+def benchmark_record(args, model, net, timings):
+    """The machine-readable result (what --json writes); prints the multi-tower summary."""
+    towers = len(args.devices)
+    record = {
+        'model': model, 'batch_size': args.batch_size, 'num_batches': args.num_batches,
+        'num_warmup': args.num_warmup, 'device': args.device, 'num_towers': towers,
+        'num_gpus': args.num_gpus,
+        'device_names': gpu_names() if args.device == 'gpu' else [platform.processor() or
+                                                                   platform.machine()],
+        'cpu_count': os.cpu_count(), 'data_format': args.data_format, 'fp16': args.fp16,
+        'xla': args.xla, 'tf_version': tf.__version__,
+        'parameters': count_parameters(net['parameters']), 'flops_per_image': net['flops'],
+        'date': datetime.now().isoformat(timespec='seconds'), 'command': ' '.join(sys.argv),
+    }
+    for key in ('forward', 'forward_backward'):
+        if timings[key] is None:
+            record[key] = None
+            continue
+        mean, sd = timings[key]
+        images_per_sec = args.batch_size * towers / mean
+        record[key] = {'mean_sec_per_batch': mean, 'sd_sec_per_batch': sd,
+                       'images_per_sec': images_per_sec,
+                       'images_per_sec_per_device': images_per_sec / towers}
+        if timings['one_tower']:
+            one_mean = timings['one_tower'][key][0]
+            record[key]['one_tower_mean_sec_per_batch'] = one_mean
+            record[key]['scaling_efficiency'] = (images_per_sec /
+                                                 (towers * args.batch_size / one_mean))
+            print('%s: %s: %d towers, %.1f images/sec in total, %.1f per device, '
+                  'scaling efficiency %.0f%%' % (datetime.now(), key, towers, images_per_sec,
+                                                 images_per_sec / towers,
+                                                 100 * record[key]['scaling_efficiency']))
+    if timings['forward'] and timings['forward_backward']:
+        record['backward_forward_ratio'] = (timings['forward_backward'][0] /
+                                            timings['forward'][0])
+    return record
+
+
+def first_elements_sum(tensors):
+    """A float32 scalar that needs every tensor in ``tensors`` (the sum of their first elements).
+
+    Fetching it makes TensorFlow compute every gradient while copying 4 bytes
+    to the host.  (Fetching the gradient list copies all of them; a bare
+    tf.group of them is pruned by Grappler's dependency optimizer on TF 2.x,
+    so nothing would be timed.)
+    """
+    return tf.add_n([tf.cast(tf.reshape(t, [-1])[0], tf.float32) for t in tensors])
+
+
+def average_gradients(tower_grads):
+    """Average, variable by variable, the (gradient, variable) lists of all towers."""
+    average_grads = []
+    for grad_and_vars in zip(*tower_grads):
+        grads = [tf.expand_dims(g, 0) for g, _ in grad_and_vars]
+        grad = tf.reduce_mean(tf.concat(grads, 0), 0)
+        average_grads.append((grad, grad_and_vars[0][1]))
+    return average_grads
+
+
+def variables_on_cpu(getter, *args, **kwargs):
+    """Custom getter for the towers' variable scope: every variable lives on the CPU."""
+    with tf.device('/cpu:0'):
+        return getter(*args, **kwargs)
+
+
+def build_towers(args, tower_fn):
+    """The book's single graph (--num_gpus 0), or one tower per device (data parallel).
+
+    ``tower_fn()`` builds random images, the model, its l2 loss and the
+    gradients on the current device and returns (output, loss, grads,
+    parameters, flops).  Towers share their variables (kept on the CPU,
+    variable scope reuse), each has its own batch, and their gradients are
+    averaged on the CPU.  Returns what run_benchmark fetches: the output(s)
+    for the forward pass and a scalar that needs every (averaged) gradient.
+    """
+    if args.num_gpus == 0:
+        with tf.device(args.devices[0]):
+            output, loss, grads, parameters, flops = tower_fn()
+        return {'forward': output, 'backward': first_elements_sum(grads), 'loss': loss,
+                'grads_and_vars': list(zip(grads, parameters)), 'parameters': parameters,
+                'flops': flops}
+    outputs, losses, tower_grads = [], [], []
+    for i, device in enumerate(args.devices):
+        with tf.device(device), tf.name_scope('tower_%d' % i), \
+                tf.variable_scope(tf.get_variable_scope(), reuse=i > 0,
+                                  custom_getter=variables_on_cpu):
+            output, loss, grads, parameters, tower_flops = tower_fn()
+        if i == 0:
+            flops = tower_flops
+        outputs.append(output)
+        losses.append(loss)
+        tower_grads.append(list(zip(grads, parameters)))
+    with tf.device('/cpu:0'):
+        grads_and_vars = average_gradients(tower_grads)
+        loss = tf.add_n(losses) / len(losses)
+    return {'forward': outputs, 'backward': first_elements_sum([g for g, _ in grads_and_vars]),
+            'loss': loss, 'grads_and_vars': grads_and_vars, 'parameters': parameters,
+            'flops': flops, 'forward_one_tower': outputs[0],
+            'backward_one_tower': first_elements_sum([g for g, _ in tower_grads[0]])}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_benchmark_flags(parser)
+    parser.add_argument('--depth', type=int, default=152, choices=sorted(UNITS_PER_BLOCK),
+                        help='ResNet-V2 depth (default 152)')
+    args = check_benchmark_flags(parser.parse_args(argv))
+    model = 'ResNet-V2-%d' % args.depth
+
+    with tf.Graph().as_default():
+        tf.set_random_seed(args.seed)
+        net = build_benchmark(args)
+        print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s'
+              % (model, count_parameters(net['parameters']), net['flops'] / 1e9,
+                 args.batch_size, ', '.join(args.devices)))
+        timings = run_benchmark(args, net)
+        record = benchmark_record(args, model, net, timings)
+    if args.json:
+        cli.write_json(args.json, record)
+        print('wrote', args.json)
+    return 0
+
+
+if __name__ == '__main__':
+    cli.run(main)
