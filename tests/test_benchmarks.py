@@ -320,10 +320,10 @@ def test_kernel_errors_with_nchw_become_user_errors():
         net = {'forward': failing, 'backward': failing, 'forward_feed': None,
                'backward_feed': None}
         with pytest.raises(cli.UserError, match='use --data_format NHWC'):
-            alexnet.run_benchmark(args, net)
+            alexnet.run_benchmark(args, net, alexnet.time_tensorflow_run)
         args.data_format = 'NHWC'
         with pytest.raises(tf.errors.InvalidArgumentError):  # a real bug keeps its traceback
-            alexnet.run_benchmark(args, net)
+            alexnet.run_benchmark(args, net, alexnet.time_tensorflow_run)
 
 
 def test_out_of_memory_names_the_fix(monkeypatch):
@@ -345,7 +345,7 @@ def test_out_of_memory_names_the_fix(monkeypatch):
         net = {'forward': tf.constant(1.0), 'backward': None, 'forward_feed': None,
                'backward_feed': None}
         with pytest.raises(cli.UserError) as info:
-            alexnet.run_benchmark(args, net)
+            alexnet.run_benchmark(args, net, alexnet.time_tensorflow_run)
     message = str(info.value)
     assert 'out of memory at --batch_size 512' in message
     assert 'OOM when allocating' in message and 'try a smaller --batch_size' in message

@@ -1,14 +1,15 @@
-"""The benchmark helpers copied into every script stay identical to tfcourse/canonical_helpers.py.
+"""The book helpers copied into every script stay identical to tfcourse/canonical_helpers.py.
 
-Each benchmark script carries its own copy of print_activations,
-time_tensorflow_run, conv_op, ... so that it reads top to bottom on its own.
-This test finds every top-level ``def`` named like one of the book's helpers
-(print_activations, time_tensorflow_run, conv_op, fc_op, mpool_op,
-average_gradients) in any .py file of the repository (outside tfcourse/ and
-tests/), plus every other canonical helper in the files that carry a
-time_tensorflow_run (the benchmark scripts; names such as count_parameters
-are too common to claim repository-wide), and fails if its text differs from
+Each benchmark script carries its own copy of the book's small helpers
+(print_activations, time_tensorflow_run; VGG also conv_op, fc_op, mpool_op)
+so that its model reads top to bottom on its own.  This test finds every
+top-level ``def`` with one of those five names in any .py file of the
+repository (outside tfcourse/ and tests/) and fails if its text differs from
 the canonical one, so the copies never drift apart.
+
+The harness plumbing (flags, FLOP counting, towers, JSON record, ...) is
+shared instead, in tfcourse/benchmark.py; the last test fails if a script
+defines one of those functions again instead of importing it.
 """
 import ast
 import difflib
@@ -19,6 +20,7 @@ import pytest
 from tfcourse import REPO_ROOT
 
 CANONICAL = os.path.join(REPO_ROOT, 'tfcourse', 'canonical_helpers.py')
+SHARED = os.path.join(REPO_ROOT, 'tfcourse', 'benchmark.py')
 SKIP_DIRS = {'tfcourse', 'tests', 'data', '.git', 'build', 'dist', '__pycache__'}
 BENCHMARKS = ['alexnet/benchmark.py', 'vggnet/benchmark.py', 'googlenet/benchmark.py',
               'resnet/benchmark.py']
@@ -33,8 +35,10 @@ def top_level_defs(path):
 
 
 CANONICAL_DEFS = top_level_defs(CANONICAL)
-BOOK_HELPERS = {'print_activations', 'time_tensorflow_run', 'conv_op', 'fc_op', 'mpool_op',
-                'average_gradients'}
+BOOK_HELPERS = {'print_activations', 'time_tensorflow_run', 'conv_op', 'fc_op', 'mpool_op'}
+HARNESS = {'count_parameters', 'count_flops', 'add_benchmark_flags', 'check_benchmark_flags',
+           'first_elements_sum', 'average_gradients', 'variables_on_cpu', 'build_towers',
+           'run_benchmark', 'benchmark_record'}
 
 
 def repo_python_files():
@@ -53,23 +57,21 @@ def repo_python_files():
 def copies():
     found = []
     for path in repo_python_files():
-        defs = top_level_defs(path)
-        claimed = CANONICAL_DEFS if 'time_tensorflow_run' in defs else BOOK_HELPERS
-        for name, text in defs.items():
-            if name in claimed:
+        for name, text in top_level_defs(path).items():
+            if name in BOOK_HELPERS:
                 found.append((os.path.relpath(path, REPO_ROOT), name, text))
     return found
 
 
 def test_canonical_helpers_are_documented():
-    assert set(CANONICAL_DEFS) >= BOOK_HELPERS
-    assert len(copies()) >= 4 * len(CANONICAL_DEFS) - 3 * 3  # conv_op/fc_op/mpool_op: VGG only
+    assert set(CANONICAL_DEFS) == BOOK_HELPERS
+    assert len(copies()) >= 4 * 2 + 3  # print_activations, time_tensorflow_run x 4; VGG's 3
 
 
 def test_every_benchmark_has_its_own_copies():
     for relpath in BENCHMARKS:
         defs = top_level_defs(os.path.join(REPO_ROOT, relpath))
-        for name in ('print_activations', 'time_tensorflow_run', 'average_gradients'):
+        for name in ('print_activations', 'time_tensorflow_run'):
             assert name in defs, '%s has no copy of %s' % (relpath, name)
     assert {'conv_op', 'fc_op', 'mpool_op'} <= set(
         top_level_defs(os.path.join(REPO_ROOT, 'vggnet/benchmark.py')))
@@ -85,3 +87,12 @@ def test_copy_matches_canonical(relpath, name, text):
                                               lineterm=''))
         pytest.fail('%s: %s differs from tfcourse/canonical_helpers.py (edit the canonical '
                     'text and paste it into every copy):\n%s' % (relpath, name, diff))
+
+
+def test_harness_is_shared_not_copied():
+    assert set(top_level_defs(SHARED)) == HARNESS
+    assert not HARNESS & set(CANONICAL_DEFS)
+    for path in repo_python_files():
+        again = HARNESS & set(top_level_defs(path))
+        assert not again, ('%s defines %s again; import it from tfcourse.benchmark instead'
+                           % (os.path.relpath(path, REPO_ROOT), ', '.join(sorted(again))))

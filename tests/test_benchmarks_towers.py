@@ -107,17 +107,17 @@ def test_two_towers_on_cpu_report_scaling(run_script, tmp_path):
 
 
 def test_more_towers_than_gpus_is_a_clear_error():
-    from tfcourse import cli
+    from tfcourse import benchmark as harness, cli
 
     resnet = load_script('resnet/benchmark.py', 'resnet_towers')
-    real = resnet.gpu_names
+    real = harness.gpu_names
     try:
-        resnet.gpu_names = lambda: ['one GPU']  # the check only, nothing runs on it
+        harness.gpu_names = lambda: ['one GPU']  # the check only, nothing runs on it
         with pytest.raises(cli.UserError, match='--num_gpus 3 but this machine has only 1 GPU'):
             parse(resnet, '--device', 'gpu', '--num_gpus', '3')
         assert parse(resnet, '--device', 'gpu', '--num_gpus', '1').devices == ['/gpu:0']
     finally:
-        resnet.gpu_names = real
+        harness.gpu_names = real
 
 
 def _gpus():
