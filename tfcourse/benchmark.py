@@ -27,7 +27,9 @@ from datetime import datetime
 from tfcourse import cli
 from tfcourse.compat import tf, gpu_names, session_config
 
-__all__ = ['count_parameters', 'count_flops', 'add_benchmark_flags', 'check_benchmark_flags', 'first_elements_sum', 'average_gradients', 'variables_on_cpu', 'build_towers', 'run_benchmark', 'benchmark_record']
+__all__ = ['count_parameters', 'count_flops', 'add_benchmark_flags', 'check_benchmark_flags',
+           'first_elements_sum', 'average_gradients', 'variables_on_cpu', 'build_towers',
+           'run_benchmark', 'benchmark_record']
 
 
 def count_parameters(variables):
