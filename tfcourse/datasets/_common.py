@@ -16,9 +16,10 @@ from tfcourse.cli import UserError
 MIRROR_TIMEOUT = float(os.environ.get("TFCOURSE_MIRROR_TIMEOUT", "8"))
 
 
-def md5(path, chunk=1 << 20):
+def md5(path, chunk=1 << 20, opener=open):
+    """MD5 of a file's bytes; ``opener=gzip.open`` hashes the uncompressed content."""
     h = hashlib.md5()
-    with open(path, "rb") as f:
+    with opener(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()

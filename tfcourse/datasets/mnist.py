@@ -37,23 +37,13 @@ PACKAGE_NAMES = {
 }
 
 
-def _gz_md5(path):
-    import hashlib
-
-    h = hashlib.md5()
-    with gzip.open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(directory):
     """Names of the files in ``directory`` that are missing or do not match their MD5."""
     bad = []
     for name, digest in FILES.items():
         path = os.path.join(directory, name + ".gz")
         try:
-            ok = os.path.exists(path) and _gz_md5(path) == digest
+            ok = os.path.exists(path) and _common.md5(path, opener=gzip.open) == digest
         except (OSError, EOFError):
             ok = False
         if not ok:

@@ -221,14 +221,10 @@ def _from_mirror(staging, log):
     if not _common.download_url(MIKOLOV_URL, archive, log=log):
         return None
     try:
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                base = os.path.basename(member.name)
-                if (member.isfile() and base in FILES
-                        and member.name.lstrip("./").startswith(MIKOLOV_MEMBER)):
-                    with open(os.path.join(staging, base), "wb") as out:
-                        out.write(tar.extractfile(member).read())
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        for name in FILES:
+            with open(os.path.join(staging, name), "wb") as out:
+                out.write(_common.member_bytes(archive, MIKOLOV_MEMBER + name))
+    except (_common.UserError, tarfile.TarError, OSError, EOFError) as exc:
         log("  %s is not a valid archive (%s)" % (MIKOLOV_URL, exc))
         return None
     finally:
