@@ -6,7 +6,15 @@
 * :class:`Progress` prints step, rate and ETA for long runs.
 * :func:`write_json`, :func:`write_text` and :func:`save_figure` write to a
   temporary file and rename it into place, so no result is ever written half.
+* The one command-line vocabulary of every script: :func:`add_data_dir`,
+  :func:`add_checkpoint_flags`, :func:`add_output_flags` define ``--data_dir``,
+  ``--checkpoint_dir``/``--restore``, ``--json`` and ``--plot`` once;
+  ``''`` skips an output; defaults live under ``runs/<name>/`` at the repository
+  root (:func:`run_dir`), never in the committed ``results/`` and ``images/``;
+  :func:`wrote` prints the one finish message, ``wrote PATH``.
+  :func:`finite_float` is the argparse type of every float flag.
 """
+import argparse
 import contextlib
 import datetime
 import json
@@ -18,11 +26,6 @@ import time
 
 class UserError(Exception):
     """A problem the user can fix; the message says how (one line)."""
-
-
-def fail(message):
-    """Raise :class:`UserError` (for use in expressions and one-liners)."""
-    raise UserError(message)
 
 
 def _oom_error_types():
@@ -185,3 +188,58 @@ def check_positive(name, value):
     if value is None or value <= 0:
         raise UserError("%s must be a positive number, got %r" % (name, value))
     return value
+
+
+def finite_float(text):
+    """argparse type: a float that is not NaN or infinite."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError("%r is not a finite number" % text)
+    return value
+
+
+def run_dir(name, *parts):
+    """``<repo>/runs/<name>/...``: where a script writes by default (git ignores runs/)."""
+    from tfcourse import REPO_ROOT
+
+    return os.path.join(REPO_ROOT, "runs", name, *parts)
+
+
+def add_data_dir(parser, dataset, help=None):
+    """``--data_dir``, default ``data/<dataset>`` (or ``$TFCOURSE_DATA_DIR/<dataset>``)."""
+    from tfcourse import default_data_dir
+
+    parser.add_argument("--data_dir", default=default_data_dir(dataset),
+                        help=help or "directory of the %s data set (python setup/get_data.py %s)"
+                        % (dataset, dataset))
+
+
+def add_checkpoint_flags(parser, name):
+    """``--checkpoint_dir`` (checkpoints and TensorBoard events) and ``--restore``."""
+    parser.add_argument("--checkpoint_dir", default=run_dir(name),
+                        help="checkpoints and TensorBoard summaries "
+                             "(tensorboard --logdir DIR) (default: %(default)s)")
+    parser.add_argument("--restore", action="store_true",
+                        help="continue from the latest checkpoint in --checkpoint_dir")
+
+
+def add_output_flags(parser, name, json=True, plot=True):
+    """``--json`` and ``--plot``, defaults ``runs/<name>/<name>.json`` / ``.png``; '' skips."""
+    if json:
+        parser.add_argument("--json", default=run_dir(name, name + ".json"), metavar="PATH",
+                            help="write the result as JSON to PATH ('' to skip) "
+                                 "(default: %(default)s)")
+    if plot:
+        parser.add_argument("--plot", default=run_dir(name, name + ".png"), metavar="PATH",
+                            help="draw the figure into PATH ('' to skip) (default: %(default)s)")
+
+
+def wrote(path):
+    """The finish message of every script that writes a file."""
+    print("wrote %s" % path, flush=True)
+    return path
