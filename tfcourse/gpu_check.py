@@ -1,0 +1,99 @@
+"""Static GPU placement check: which ops of a graph have no GPU kernel for their dtypes.
+
+No machine of this project can run TensorFlow on a GPU, but TensorFlow's
+kernel registry lists every kernel it was built with, GPU ones included, with
+their dtype constraints, even on a CPU-only machine.  A graph built under
+``tf.device('/gpu:0')`` can therefore be checked op by op without a GPU: an
+op with no GPU (or ``DEFAULT``) kernel that accepts its dtypes would be moved
+to the CPU by ``allow_soft_placement`` on a real GPU, silently, and the run
+would time host copies.
+
+    from tfcourse.gpu_check import ops_without_gpu_kernel
+    with tf.Graph().as_default() as g, tf.device('/gpu:0'):
+        build_the_model()
+    assert ops_without_gpu_kernel(g) == []
+
+``tests/test_gpu_kernels.py`` builds every graph of the project this way.
+"""
+import collections
+
+from tfcourse.compat import tf
+
+# Ops TensorFlow runs on the host on purpose: checkpoint I/O, summaries,
+# string handling and other bookkeeping that is never on a timed path.  They
+# have no GPU kernel by design; placing them on the CPU costs nothing.
+HOST_OPS = frozenset([
+    'SaveV2', 'RestoreV2', 'MergeV2Checkpoints', 'ShardedFilename', 'StringJoin',  # Saver
+    'ScalarSummary', 'HistogramSummary', 'ImageSummary', 'MergeSummary',  # tf.summary
+    'TensorSummaryV2', 'Assert', 'Print', 'PrintV2', 'StringFormat',  # messages
+])
+
+Missing = collections.namedtuple('Missing', ['name', 'type', 'dtypes'])
+Missing.__doc__ = 'An op with no GPU kernel: its name, its type and its dtype attributes.'
+
+_KERNELS = {}
+
+
+def _gpu_kernels(op_type):
+    """The KernelDefs of ``op_type`` that can run on a GPU (GPU and DEFAULT)."""
+    if op_type not in _KERNELS:
+        from tensorflow.python.framework import kernels
+
+        _KERNELS[op_type] = [k for k in kernels.get_registered_kernels_for_op(op_type).kernel
+                             if k.device_type in ('GPU', 'DEFAULT')]
+    return _KERNELS[op_type]
+
+
+def _attr_types(attr):
+    if attr.HasField('type'):
+        return [attr.type]
+    if attr.HasField('list'):
+        return list(attr.list.type)
+    return []
+
+
+def _fits(kernel, node_def):
+    for constraint in kernel.constraint:
+        allowed = set(constraint.allowed_values.list.type)
+        if not allowed or constraint.name not in node_def.attr:
+            continue
+        if any(t not in allowed for t in _attr_types(node_def.attr[constraint.name])):
+            return False
+    return True
+
+
+def _dtype_names(node_def):
+    names = {}
+    for key, attr in node_def.attr.items():
+        types = _attr_types(attr)
+        if types:
+            names[key] = ','.join(tf.as_dtype(t).name for t in types)
+    return names
+
+
+def ops_without_gpu_kernel(graph, allow=HOST_OPS):
+    """Every op of ``graph`` (a tf.Graph or GraphDef, function bodies included) that has
+    no GPU kernel for its dtypes, except the op types in ``allow``; a list of Missing."""
+    graph_def = graph.as_graph_def() if hasattr(graph, 'as_graph_def') else graph
+    nodes = list(graph_def.node)
+    for function in graph_def.library.function:
+        nodes.extend(function.node_def)
+    missing = []
+    for node in nodes:
+        if node.op in allow:
+            continue
+        if not any(_fits(k, node) for k in _gpu_kernels(node.op)):
+            missing.append(Missing(node.name, node.op, _dtype_names(node)))
+    return missing
+
+
+def describe(missing, limit=8):
+    """One line naming the ops (grouped by type and dtypes) that have no GPU kernel."""
+    groups = collections.OrderedDict()
+    for m in missing:
+        key = '%s(%s)' % (m.type, ', '.join('%s=%s' % kv for kv in sorted(m.dtypes.items())))
+        groups.setdefault(key, []).append(m.name)
+    parts = ['%s: %s%s' % (key, ', '.join(names[:2]), ' and %d more' % (len(names) - 2)
+                           if len(names) > 2 else '')
+             for key, names in list(groups.items())[:limit]]
+    return '; '.join(parts)
