@@ -8,25 +8,51 @@ every parameter) 10 warm-up + --num_batches times and prints the classic
 ``Forward across 100 steps, 0.016 +/- 0.001 sec / batch`` lines.
 
     python alexnet/benchmark.py                       # batch 32, 100 batches, GPU if there is one
-    python alexnet/benchmark.py --device cpu --num_batches 10 --json results/benchmarks/alexnet_cpu_b32.json
+    python alexnet/benchmark.py --dtype bfloat16      # float32 variables, bfloat16 compute
+    python alexnet/benchmark.py --help                # every flag (tfcourse/benchmark.py)
+
+Under --dtype float16/bfloat16 the LRN layers are computed in float32 (their
+GPU kernel is float32 only; the output says so).
 """
-import argparse
 import math
 import time
 from datetime import datetime
 
-from tfcourse import cli
 from tfcourse.compat import tf
-from tfcourse.benchmark import (add_benchmark_flags, check_benchmark_flags, count_parameters,
-                                count_flops, build_towers, run_benchmark, benchmark_record)
-
-MODEL = 'AlexNet'
-IMAGE_SIZE = 224
+from tfcourse import benchmark
 
 
 def print_activations(t):
     """Print a layer's name and output shape, e.g. ``conv1 [32, 56, 56, 64]``."""
     print(t.op.name, ' ', t.get_shape().as_list())
+
+
+def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
+                        feed_dict=None, num_steps_burn_in=10):
+    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
+
+    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
+    and the images/sec; returns (mean, sd) in seconds per batch.
+    """
+    total_duration = 0.0
+    total_duration_squared = 0.0
+    for i in range(num_batches + num_steps_burn_in):
+        start_time = time.time()
+        session.run(target, feed_dict=feed_dict)
+        duration = time.time() - start_time
+        if i >= num_steps_burn_in:
+            if not (i - num_steps_burn_in) % 10:
+                print('%s: step %d, duration = %.3f' %
+                      (datetime.now(), i - num_steps_burn_in, duration))
+            total_duration += duration
+            total_duration_squared += duration * duration
+    mn = total_duration / num_batches
+    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
+    sd = math.sqrt(vr)
+    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
+          (datetime.now(), info_string, num_batches, mn, sd))
+    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
+    return mn, sd
 
 
 def inference(images, data_format='NHWC'):
@@ -42,11 +68,14 @@ def inference(images, data_format='NHWC'):
 
     def lrn(x, name):
         # tf.nn.lrn normalises across the last axis only: NCHW goes through NHWC.
-        if data_format == 'NCHW':
-            x = tf.transpose(x, [0, 2, 3, 1])
-            x = tf.nn.lrn(x, 4, bias=1.0, alpha=0.001 / 9, beta=0.75)
-            return tf.transpose(x, [0, 3, 1, 2], name=name)
-        return tf.nn.lrn(x, 4, bias=1.0, alpha=0.001 / 9, beta=0.75, name=name)
+        # Its GPU kernel is float32 only, so float16/bfloat16 go through float32.
+        with tf.name_scope(name):
+            if data_format == 'NCHW':
+                x = tf.transpose(x, [0, 2, 3, 1])
+            x = tf.nn.lrn(tf.cast(x, tf.float32), 4, bias=1.0, alpha=0.001 / 9, beta=0.75)
+            if data_format == 'NCHW':
+                x = tf.transpose(x, [0, 3, 1, 2])
+            return tf.cast(x, dtype)
 
     # conv1: 11x11, 64 filters, stride 4
     with tf.variable_scope('conv1') as scope:
@@ -119,77 +148,10 @@ def inference(images, data_format='NHWC'):
     return pool5, parameters
 
 
-def tower(args):
-    """Random images in a tf.Variable, AlexNet, the l2 loss on pool5 and its gradients.
-
-    Returns (pool5, loss, gradients, parameters, forward FLOPs per image).
-    """
-    dtype = tf.float16 if args.fp16 else tf.float32
-    if args.data_format == 'NHWC':
-        image_shape = [args.batch_size, IMAGE_SIZE, IMAGE_SIZE, 3]
-    else:
-        image_shape = [args.batch_size, 3, IMAGE_SIZE, IMAGE_SIZE]
-    images = tf.Variable(tf.random_normal(image_shape, dtype=dtype, stddev=1e-1),
-                         trainable=False, name='images')
-    pool5, parameters = inference(images, args.data_format)
-    flops = count_flops(tf.get_default_graph(), args.batch_size)
-    objective = tf.nn.l2_loss(tf.cast(pool5, tf.float32))
-    grad = tf.gradients(objective, parameters)
-    return pool5, objective, grad, parameters, flops
-
-
-def build_benchmark(args):
-    """One AlexNet (the book), or one tower per device with --num_gpus; see build_towers."""
-    net = build_towers(args, lambda: tower(args))
-    net['forward_feed'] = net['backward_feed'] = None
-    return net
-
-
-def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
-                        feed_dict=None, num_steps_burn_in=10):
-    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
-
-    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
-    and the images/sec; returns (mean, sd) in seconds per batch.
-    """
-    total_duration = 0.0
-    total_duration_squared = 0.0
-    for i in range(num_batches + num_steps_burn_in):
-        start_time = time.time()
-        session.run(target, feed_dict=feed_dict)
-        duration = time.time() - start_time
-        if i >= num_steps_burn_in:
-            if not (i - num_steps_burn_in) % 10:
-                print('%s: step %d, duration = %.3f' %
-                      (datetime.now(), i - num_steps_burn_in, duration))
-            total_duration += duration
-            total_duration_squared += duration * duration
-    mn = total_duration / num_batches
-    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
-    sd = math.sqrt(vr)
-    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
-          (datetime.now(), info_string, num_batches, mn, sd))
-    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
-    return mn, sd
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_benchmark_flags(parser)
-    args = check_benchmark_flags(parser.parse_args(argv))
-    with tf.Graph().as_default():
-        tf.set_random_seed(args.seed)
-        net = build_benchmark(args)
-        print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s'
-              % (MODEL, count_parameters(net['parameters']), net['flops'] / 1e9,
-                 args.batch_size, ', '.join(args.devices)))
-        timings = run_benchmark(args, net, time_tensorflow_run)
-        record = benchmark_record(args, MODEL, net, timings)
-    if args.json:
-        cli.write_json(args.json, record)
-        print('wrote', args.json)
-    return 0
-
+MODEL = benchmark.Model(
+    name='AlexNet', image_size=224,
+    build=lambda images, args: [inference(images, args.data_format)[0]],  # pool5
+    feeds={}, float32_ops=('LRN',), add_flags=None)
 
 if __name__ == '__main__':
-    cli.run(main)
+    benchmark.main(MODEL, time_tensorflow_run)

@@ -9,21 +9,48 @@ inference mode) and the forward-backward pass (the gradients of an l2 loss on
 logits and aux logits with respect to every trainable parameter, batch norm
 in training mode): 10 warm-up + --num_batches steps each.
 
-    python googlenet/benchmark.py                       # batch 32, 100 batches, GPU if there is one
-    python googlenet/benchmark.py --device cpu --num_batches 10 --json results/benchmarks/inception_v3_cpu_b32.json
+    python googlenet/benchmark.py               # batch 32, 100 batches, GPU if there is one
+    python googlenet/benchmark.py --help        # every flag (tfcourse/benchmark.py)
 """
-import argparse
 import math
 import time
 from datetime import datetime
 
-from tfcourse import cli
 from tfcourse.compat import tf, slim
-from tfcourse.benchmark import (add_benchmark_flags, check_benchmark_flags, count_parameters,
-                                count_flops, build_towers, run_benchmark, benchmark_record)
+from tfcourse import benchmark
 
-MODEL = 'Inception-V3'
-IMAGE_SIZE = 299
+
+def print_activations(t):
+    """Print a layer's name and output shape, e.g. ``conv1 [32, 56, 56, 64]``."""
+    print(t.op.name, ' ', t.get_shape().as_list())
+
+
+def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
+                        feed_dict=None, num_steps_burn_in=10):
+    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
+
+    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
+    and the images/sec; returns (mean, sd) in seconds per batch.
+    """
+    total_duration = 0.0
+    total_duration_squared = 0.0
+    for i in range(num_batches + num_steps_burn_in):
+        start_time = time.time()
+        session.run(target, feed_dict=feed_dict)
+        duration = time.time() - start_time
+        if i >= num_steps_burn_in:
+            if not (i - num_steps_burn_in) % 10:
+                print('%s: step %d, duration = %.3f' %
+                      (datetime.now(), i - num_steps_burn_in, duration))
+            total_duration += duration
+            total_duration_squared += duration * duration
+    mn = total_duration / num_batches
+    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
+    sd = math.sqrt(vr)
+    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
+          (datetime.now(), info_string, num_batches, mn, sd))
+    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
+    return mn, sd
 
 
 def trunc_normal(stddev):
@@ -397,90 +424,12 @@ def inference(images, is_training, data_format='NHWC'):
     return logits, end_points['AuxLogits']
 
 
-def tower(args, is_training):
-    """Random images in a tf.Variable, Inception-V3, the l2 loss on its logits and its gradients.
-
-    Returns (logits, loss, gradients, parameters, forward FLOPs per image).
-    """
-    dtype = tf.float16 if args.fp16 else tf.float32
-    if args.data_format == 'NHWC':
-        image_shape = [args.batch_size, IMAGE_SIZE, IMAGE_SIZE, 3]
-    else:
-        image_shape = [args.batch_size, 3, IMAGE_SIZE, IMAGE_SIZE]
-    images = tf.Variable(tf.random_normal(image_shape, dtype=dtype, stddev=1e-1),
-                         trainable=False, name='images')
-    logits, aux_logits = inference(images, is_training, args.data_format)
-    flops = count_flops(tf.get_default_graph(), args.batch_size)
-    parameters = tf.trainable_variables()
-    objective = (tf.nn.l2_loss(tf.cast(logits, tf.float32)) +
-                 tf.nn.l2_loss(tf.cast(aux_logits, tf.float32)))
-    grad = tf.gradients(objective, parameters)
-    return logits, objective, grad, parameters, flops
-
-
-def build_benchmark(args):
-    """One Inception-V3 (the book), or one tower per device with --num_gpus; see build_towers.
-
-    Batch norm and dropout run in inference mode for the forward pass and in
-    training mode for the forward-backward pass.
-    """
-    is_training = tf.placeholder(tf.bool, name='is_training')
-    net = build_towers(args, lambda: tower(args, is_training))
-    net['forward_feed'] = {is_training: False}
-    net['backward_feed'] = {is_training: True}
-    return net
-
-
-def print_activations(t):
-    """Print a layer's name and output shape, e.g. ``conv1 [32, 56, 56, 64]``."""
-    print(t.op.name, ' ', t.get_shape().as_list())
-
-
-def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
-                        feed_dict=None, num_steps_burn_in=10):
-    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
-
-    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
-    and the images/sec; returns (mean, sd) in seconds per batch.
-    """
-    total_duration = 0.0
-    total_duration_squared = 0.0
-    for i in range(num_batches + num_steps_burn_in):
-        start_time = time.time()
-        session.run(target, feed_dict=feed_dict)
-        duration = time.time() - start_time
-        if i >= num_steps_burn_in:
-            if not (i - num_steps_burn_in) % 10:
-                print('%s: step %d, duration = %.3f' %
-                      (datetime.now(), i - num_steps_burn_in, duration))
-            total_duration += duration
-            total_duration_squared += duration * duration
-    mn = total_duration / num_batches
-    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
-    sd = math.sqrt(vr)
-    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
-          (datetime.now(), info_string, num_batches, mn, sd))
-    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
-    return mn, sd
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_benchmark_flags(parser)
-    args = check_benchmark_flags(parser.parse_args(argv))
-    with tf.Graph().as_default():
-        tf.set_random_seed(args.seed)
-        net = build_benchmark(args)
-        print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s'
-              % (MODEL, count_parameters(net['parameters']), net['flops'] / 1e9,
-                 args.batch_size, ', '.join(args.devices)))
-        timings = run_benchmark(args, net, time_tensorflow_run)
-        record = benchmark_record(args, MODEL, net, timings)
-    if args.json:
-        cli.write_json(args.json, record)
-        print('wrote', args.json)
-    return 0
-
+MODEL = benchmark.Model(
+    name='Inception-V3', image_size=299,
+    # batch norm and dropout in inference mode forward, in training mode forward-backward
+    build=lambda images, args, is_training: list(
+        inference(images, is_training, args.data_format)),  # logits, aux logits
+    feeds={'is_training': (tf.bool, False, True)}, float32_ops=(), add_flags=None)
 
 if __name__ == '__main__':
-    cli.run(main)
+    benchmark.main(MODEL, time_tensorflow_run)

@@ -10,21 +10,51 @@ inference mode) and the forward-backward pass (the gradients of an l2 loss on
 the logits with respect to every trainable parameter, batch norm in training
 mode): 10 warm-up + --num_batches steps each.
 
-    python resnet/benchmark.py                       # ResNet-V2-152, batch 32, 100 batches
-    python resnet/benchmark.py --depth 50 --device cpu --num_batches 10 --json results/benchmarks/resnet_v2_50_cpu_b32.json
+    python resnet/benchmark.py                  # ResNet-V2-152, batch 32, 100 batches
+    python resnet/benchmark.py --depth 50       # or 101, 200
+    python resnet/benchmark.py --help           # every flag (tfcourse/benchmark.py)
 """
 import collections
-import argparse
 import math
 import time
 from datetime import datetime
 
-from tfcourse import cli
 from tfcourse.compat import tf, slim
-from tfcourse.benchmark import (add_benchmark_flags, check_benchmark_flags, count_parameters,
-                                count_flops, build_towers, run_benchmark, benchmark_record)
+from tfcourse import benchmark
 
-IMAGE_SIZE = 224
+
+def print_activations(t):
+    """Print a layer's name and output shape, e.g. ``conv1 [32, 56, 56, 64]``."""
+    print(t.op.name, ' ', t.get_shape().as_list())
+
+
+def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
+                        feed_dict=None, num_steps_burn_in=10):
+    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
+
+    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
+    and the images/sec; returns (mean, sd) in seconds per batch.
+    """
+    total_duration = 0.0
+    total_duration_squared = 0.0
+    for i in range(num_batches + num_steps_burn_in):
+        start_time = time.time()
+        session.run(target, feed_dict=feed_dict)
+        duration = time.time() - start_time
+        if i >= num_steps_burn_in:
+            if not (i - num_steps_burn_in) % 10:
+                print('%s: step %d, duration = %.3f' %
+                      (datetime.now(), i - num_steps_burn_in, duration))
+            total_duration += duration
+            total_duration_squared += duration * duration
+    mn = total_duration / num_batches
+    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
+    sd = math.sqrt(vr)
+    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
+          (datetime.now(), info_string, num_batches, mn, sd))
+    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
+    return mn, sd
+
 
 # Units per block (the last unit of blocks 1-3 has stride 2) for each depth:
 # depth = 3 layers x (number of units) + 2 (the root conv1 and the logits).
@@ -45,7 +75,7 @@ def subsample(inputs, factor, scope=None):
 
 @slim.add_arg_scope
 def conv2d_same(inputs, num_outputs, kernel_size, stride, scope=None, data_format='NHWC'):
-    """Strided 2-D convolution with explicit 'SAME' padding that does not depend on the input size."""
+    """Strided 2-D convolution with explicit 'SAME' padding, independent of the input size."""
     if stride == 1:
         return slim.conv2d(inputs, num_outputs, kernel_size, stride=1, padding='SAME',
                            scope=scope)
@@ -104,7 +134,7 @@ def resnet_arg_scope(is_training=True, weight_decay=0.0001, batch_norm_decay=0.9
 @slim.add_arg_scope
 def bottleneck(inputs, depth, depth_bottleneck, stride, outputs_collections=None, scope=None,
                data_format='NHWC'):
-    """Pre-activation bottleneck unit: BN-ReLU, 1x1 conv, 3x3 conv (stride), 1x1 conv, + shortcut."""
+    """Pre-activation bottleneck: BN-ReLU, 1x1 conv, 3x3 conv (stride), 1x1 conv, + shortcut."""
     with tf.variable_scope(scope, 'bottleneck_v2', [inputs]) as sc:
         depth_in = inputs.get_shape().as_list()[3 if data_format == 'NHWC' else 1]
         preact = slim.batch_norm(inputs, activation_fn=tf.nn.relu, scope='preact')
@@ -156,7 +186,8 @@ def resnet_v2(inputs, blocks, num_classes=None, global_pool=True, include_root_b
 
 
 def resnet_v2_blocks(depth):
-    """The four blocks of ResNet-V2-``depth``: widths 256/512/1024/2048, stride 2 at the end of blocks 1-3."""
+    """The four blocks of ResNet-V2-``depth``: widths 256/512/1024/2048, stride 2 at the
+    end of blocks 1-3."""
     n1, n2, n3, n4 = UNITS_PER_BLOCK[depth]
     return [
         Block('block1', bottleneck, [(256, 64, 1)] * (n1 - 1) + [(256, 64, 2)]),
@@ -165,15 +196,8 @@ def resnet_v2_blocks(depth):
         Block('block4', bottleneck, [(2048, 512, 1)] * n4)]
 
 
-def resnet_v2_152(inputs, num_classes=None, global_pool=True, reuse=None,
-                  scope='resnet_v2_152', data_format='NHWC'):
-    """ResNet-V2-152: 3, 8, 36 and 3 bottleneck units."""
-    return resnet_v2(inputs, resnet_v2_blocks(152), num_classes, global_pool,
-                     include_root_block=True, reuse=reuse, scope=scope, data_format=data_format)
-
-
 def inference(images, is_training, depth=152, data_format='NHWC'):
-    """ResNet-V2-``depth`` with 1000 classes in the book's arg_scope; returns the logits [N, 1000]."""
+    """ResNet-V2-``depth``, 1000 classes, in the book's arg_scope; returns the logits [N, 1000]."""
     with slim.arg_scope(resnet_arg_scope(is_training=is_training)):
         net, end_points = resnet_v2(images, resnet_v2_blocks(depth), 1000,
                                     scope='resnet_v2_%d' % depth, data_format=data_format)
@@ -181,93 +205,17 @@ def inference(images, is_training, depth=152, data_format='NHWC'):
     return tf.squeeze(net, spatial_axes, name='logits')
 
 
-def tower(args, is_training):
-    """Random images in a tf.Variable, ResNet-V2, the l2 loss on its logits and its gradients.
-
-    Returns (logits, loss, gradients, parameters, forward FLOPs per image).
-    """
-    dtype = tf.float16 if args.fp16 else tf.float32
-    if args.data_format == 'NHWC':
-        image_shape = [args.batch_size, IMAGE_SIZE, IMAGE_SIZE, 3]
-    else:
-        image_shape = [args.batch_size, 3, IMAGE_SIZE, IMAGE_SIZE]
-    images = tf.Variable(tf.random_normal(image_shape, dtype=dtype, stddev=1e-1),
-                         trainable=False, name='images')
-    logits = inference(images, is_training, args.depth, args.data_format)
-    flops = count_flops(tf.get_default_graph(), args.batch_size)
-    parameters = tf.trainable_variables()
-    objective = tf.nn.l2_loss(tf.cast(logits, tf.float32))
-    grad = tf.gradients(objective, parameters)
-    return logits, objective, grad, parameters, flops
-
-
-def build_benchmark(args):
-    """One ResNet-V2 (the book), or one tower per device with --num_gpus; see build_towers.
-
-    Batch norm runs in inference mode for the forward pass and in training
-    mode for the forward-backward pass.
-    """
-    is_training = tf.placeholder(tf.bool, name='is_training')
-    net = build_towers(args, lambda: tower(args, is_training))
-    net['forward_feed'] = {is_training: False}
-    net['backward_feed'] = {is_training: True}
-    return net
-
-
-def print_activations(t):
-    """Print a layer's name and output shape, e.g. ``conv1 [32, 56, 56, 64]``."""
-    print(t.op.name, ' ', t.get_shape().as_list())
-
-
-def time_tensorflow_run(session, target, info_string, num_batches, batch_size,
-                        feed_dict=None, num_steps_burn_in=10):
-    """Run ``target`` num_steps_burn_in + num_batches times; time the last num_batches.
-
-    Prints a line every 10 timed steps, then the mean +/- sd seconds per batch
-    and the images/sec; returns (mean, sd) in seconds per batch.
-    """
-    total_duration = 0.0
-    total_duration_squared = 0.0
-    for i in range(num_batches + num_steps_burn_in):
-        start_time = time.time()
-        session.run(target, feed_dict=feed_dict)
-        duration = time.time() - start_time
-        if i >= num_steps_burn_in:
-            if not (i - num_steps_burn_in) % 10:
-                print('%s: step %d, duration = %.3f' %
-                      (datetime.now(), i - num_steps_burn_in, duration))
-            total_duration += duration
-            total_duration_squared += duration * duration
-    mn = total_duration / num_batches
-    vr = max(total_duration_squared / num_batches - mn * mn, 0.0)
-    sd = math.sqrt(vr)
-    print('%s: %s across %d steps, %.3f +/- %.3f sec / batch' %
-          (datetime.now(), info_string, num_batches, mn, sd))
-    print('%s: %s: %.1f images/sec' % (datetime.now(), info_string, batch_size / mn))
-    return mn, sd
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_benchmark_flags(parser)
+def add_depth_flag(parser):
     parser.add_argument('--depth', type=int, default=152, choices=sorted(UNITS_PER_BLOCK),
                         help='ResNet-V2 depth (default 152)')
-    args = check_benchmark_flags(parser.parse_args(argv))
-    model = 'ResNet-V2-%d' % args.depth
 
-    with tf.Graph().as_default():
-        tf.set_random_seed(args.seed)
-        net = build_benchmark(args)
-        print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s'
-              % (model, count_parameters(net['parameters']), net['flops'] / 1e9,
-                 args.batch_size, ', '.join(args.devices)))
-        timings = run_benchmark(args, net, time_tensorflow_run)
-        record = benchmark_record(args, model, net, timings)
-    if args.json:
-        cli.write_json(args.json, record)
-        print('wrote', args.json)
-    return 0
 
+MODEL = benchmark.Model(
+    name='ResNet-V2-{depth}', image_size=224,
+    # batch norm in inference mode forward, in training mode forward-backward
+    build=lambda images, args, is_training: [
+        inference(images, is_training, args.depth, args.data_format)],  # logits
+    feeds={'is_training': (tf.bool, False, True)}, float32_ops=(), add_flags=add_depth_flag)
 
 if __name__ == '__main__':
-    cli.run(main)
+    benchmark.main(MODEL, time_tensorflow_run)

@@ -3,10 +3,12 @@
 * ``fetch(name)`` -> the data directory of data set ``name`` (fetched once with
   the same code as ``python setup/get_data.py NAME``, into ``data/`` or
   ``$TFCOURSE_DATA_DIR``).  A data set that cannot be fetched fails the test.
+* ``load_script(path, name)`` -> a script imported as a module, for build-only tests.
 * ``run_script(path, *args)`` -> runs a project script as a user would
   (``python path args...`` from the repository root) and returns the
   CompletedProcess; ``check=False`` for runs that are expected to fail.
 """
+import importlib.util
 import os
 import subprocess
 import sys
@@ -33,6 +35,19 @@ def _run_script(relpath, *args, timeout=1200, check=True, env=None, cwd=None):
 @pytest.fixture(scope="session")
 def run_script():
     return _run_script
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script(relpath, name)`` -> a project script imported as a module (its
+    ``if __name__ == '__main__'`` part does not run)."""
+    def _load(relpath, name):
+        spec = importlib.util.spec_from_file_location(name, os.path.join(REPO_ROOT, relpath))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return _load
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ Each script is run once as a user would (batch 1-2, 2 timed batches, 1 warm-up)
 and its printed layer shapes, parameter count, FLOPs, timing lines and JSON
 are checked against the known architecture.  No timing targets.
 """
-import importlib.util
 import json
 import os
 import re
@@ -12,7 +11,7 @@ import types
 
 import pytest
 
-from tfcourse import REPO_ROOT
+from tfcourse import REPO_ROOT, benchmark
 
 STEP_RE = re.compile(r'^\S+ \S+: step (\d+), duration = (\d+\.\d{3})$', re.M)
 ACROSS_RE = re.compile(r'^\S+ \S+: (Forward|Forward-backward) across (\d+) steps, '
@@ -21,14 +20,6 @@ RATE_RE = re.compile(r'^\S+ \S+: (Forward|Forward-backward): (\d+\.\d) images/se
 SHAPE_RE = re.compile(r'^(\S+)\s+\[([\d, ]+)\]$', re.M)
 
 QUICK = ['--device', 'cpu', '--num_batches', '2', '--num_warmup', '1']
-
-
-def load_script(relpath, name):
-    """Import a benchmark script as a module (its main() is not run)."""
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO_ROOT, relpath))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def shapes(stdout):
@@ -67,10 +58,18 @@ def check_record(record, model, batch_size, parameters, forward_only=False):
         timing = record[key]
         assert timing['mean_sec_per_batch'] > 0 and timing['sd_sec_per_batch'] >= 0
         assert timing['images_per_sec'] == pytest.approx(batch_size / timing['mean_sec_per_batch'])
+        # the efficiency line: forward FLOPs x images/s (x3 for forward-backward)
+        factor = 3 if key == 'forward_backward' else 1
+        assert timing['gflops_per_sec'] == pytest.approx(
+            factor * record['flops_per_image'] * timing['images_per_sec'] / 1e9)
+        assert timing['percent_of_peak'] is None  # no peak is known for a CPU
     if forward_only:
         assert record['forward_backward'] is None
     else:
         assert record['backward_forward_ratio'] > 0
+    assert record['cpu_model'] and record['cpu_count'] >= 1
+    assert len(record['load_average_before']) == 3 and len(record['load_average_after']) == 3
+    assert record['dtype'] == 'float32' and record['memory_estimate_bytes'] > 0
 
 
 def run_benchmark_script(run_script, tmp_path_factory, relpath, *args):
@@ -189,7 +188,7 @@ def units_per_block(stdout, depth):
     return units
 
 
-def test_resnet152_units_shapes_parameters_flops(capsys):
+def test_resnet152_units_shapes_parameters_flops(load_script, capsys):
     """Build-only (no session: a 152-layer graph is slow to initialise on 2 cores)."""
     from tfcourse.compat import tf
 
@@ -197,8 +196,8 @@ def test_resnet152_units_shapes_parameters_flops(capsys):
     with tf.Graph().as_default():
         logits = resnet.inference(tf.zeros([1, 224, 224, 3]), False, depth=152)
         assert logits.get_shape().as_list() == [1, 1000]
-        assert resnet.count_parameters(tf.trainable_variables()) == 60236904
-        assert resnet.count_flops(tf.get_default_graph(), 1) == pytest.approx(21.81e9, rel=0.01)
+        assert benchmark.count_parameters(tf.trainable_variables()) == 60236904
+        assert benchmark.count_flops(tf.get_default_graph(), 1) == pytest.approx(21.81e9, rel=0.01)
     out = capsys.readouterr().out
     assert units_per_block(out, 152) == {1: 3, 2: 8, 3: 36, 4: 3}
     assert shape_of(out, 'resnet_v2_152/conv1/BiasAdd') == [1, 112, 112, 64]
@@ -223,7 +222,7 @@ def _trainable_shapes(build):
                       for v in tf.trainable_variables())
 
 
-def test_written_out_models_match_tf_slim_nets(capsys):
+def test_written_out_models_match_tf_slim_nets(load_script, capsys):
     """The Inception-V3 and ResNet-V2-50 written in the scripts have exactly
     the variables (names and shapes) of tf_slim's reference nets."""
     from tfcourse.compat import tf, slim
@@ -253,7 +252,7 @@ def test_written_out_models_match_tf_slim_nets(capsys):
     assert _trainable_shapes(ours_resnet) == _trainable_shapes(slim_resnet)
 
 
-def test_resnet_depths_have_the_known_parameter_counts():
+def test_resnet_depths_have_the_known_parameter_counts(load_script):
     """Build-only check of --depth 101 and of NCHW (depth 50) without running a session."""
     from tfcourse.compat import tf
 
@@ -262,12 +261,12 @@ def test_resnet_depths_have_the_known_parameter_counts():
     for depth, count in [(101, expected[101])]:
         with tf.Graph().as_default():
             resnet.inference(tf.zeros([1, 224, 224, 3]), False, depth=depth)
-            assert resnet.count_parameters(tf.trainable_variables()) == count
+            assert benchmark.count_parameters(tf.trainable_variables()) == count
     with tf.Graph().as_default():
         logits = resnet.inference(tf.zeros([1, 3, 224, 224]), False, depth=50,
                                   data_format='NCHW')
         assert logits.get_shape().as_list() == [1, 1000]
-        assert resnet.count_parameters(tf.trainable_variables()) == expected[50]
+        assert benchmark.count_parameters(tf.trainable_variables()) == expected[50]
 
 
 # ---------------------------------------------------------------- errors
@@ -306,29 +305,32 @@ def test_unknown_resnet_depth_is_rejected(run_script):
     assert 'invalid choice' in proc.stderr
 
 
-def test_kernel_errors_with_nchw_become_user_errors():
+def _net(forward):
+    return benchmark.Net(forward, forward, None, None, forward, [], [], 1, None, None)
+
+
+def test_kernel_errors_with_nchw_become_user_errors(load_script):
     """A missing kernel under --data_format NCHW (CPU builds without oneDNN) is a UserError."""
     from tfcourse import cli
     from tfcourse.compat import tf
 
     alexnet = load_script('alexnet/benchmark.py', 'alexnet_benchmark_errors')
     args = types.SimpleNamespace(batch_size=1, num_batches=1, num_warmup=0, devices=['/cpu:0'],
-                                 device='cpu', forward_only=True, xla=False, fp16=False,
-                                 data_format='NCHW')
+                                 device='cpu', forward_only=True, xla=False, dtype='float32',
+                                 data_format='NCHW', allow_cpu_fallback=False)
     with tf.Graph().as_default():
         failing = tf.debugging.check_numerics(tf.constant(float('nan')), 'no kernel')
-        net = {'forward': failing, 'backward': failing, 'forward_feed': None,
-               'backward_feed': None}
         with pytest.raises(cli.UserError, match='use --data_format NHWC'):
-            alexnet.run_benchmark(args, net, alexnet.time_tensorflow_run)
+            benchmark.run_benchmark(args, _net(failing), alexnet.time_tensorflow_run)
         args.data_format = 'NHWC'
         with pytest.raises(tf.errors.InvalidArgumentError):  # a real bug keeps its traceback
-            alexnet.run_benchmark(args, net, alexnet.time_tensorflow_run)
+            benchmark.run_benchmark(args, _net(failing), alexnet.time_tensorflow_run)
 
 
-def test_out_of_memory_names_the_fix(monkeypatch):
-    """ResourceExhaustedError during the timing (GPU memory) -> 'try a smaller --batch_size'."""
-    from tfcourse import cli
+def test_out_of_memory_names_the_fix(load_script, capsys):
+    """ResourceExhaustedError during the timing (GPU memory) -> one line, exit 2, naming the fix.
+
+    It is handled in one place, tfcourse.cli.run, for every script."""
     from tfcourse.compat import tf
 
     alexnet = load_script('alexnet/benchmark.py', 'alexnet_benchmark_oom')
@@ -337,19 +339,13 @@ def test_out_of_memory_names_the_fix(monkeypatch):
         raise tf.errors.ResourceExhaustedError(None, None, 'OOM when allocating tensor with '
                                                'shape[512,64,112,112]\nmore detail')
 
-    monkeypatch.setattr(alexnet, 'time_tensorflow_run', out_of_memory)
-    args = types.SimpleNamespace(batch_size=512, num_batches=1, num_warmup=0, devices=['/cpu:0'],
-                                 device='cpu', forward_only=True, xla=False, fp16=False,
-                                 data_format='NHWC')
-    with tf.Graph().as_default():
-        net = {'forward': tf.constant(1.0), 'backward': None, 'forward_feed': None,
-               'backward_feed': None}
-        with pytest.raises(cli.UserError) as info:
-            alexnet.run_benchmark(args, net, alexnet.time_tensorflow_run)
-    message = str(info.value)
-    assert 'out of memory at --batch_size 512' in message
-    assert 'OOM when allocating' in message and 'try a smaller --batch_size' in message
-    assert '\n' not in message
+    with pytest.raises(SystemExit) as info:
+        benchmark.main(alexnet.MODEL, out_of_memory, [
+            '--device', 'cpu', '--batch_size', '1', '--forward_only', '--json', ''])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert 'out of memory (OOM when allocating' in err and 'try a smaller --batch_size' in err
+    assert '\n' not in err
 
 
 # ---------------------------------------------------------------- recorded results and chart

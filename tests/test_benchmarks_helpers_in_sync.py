@@ -36,9 +36,8 @@ def top_level_defs(path):
 
 CANONICAL_DEFS = top_level_defs(CANONICAL)
 BOOK_HELPERS = {'print_activations', 'time_tensorflow_run', 'conv_op', 'fc_op', 'mpool_op'}
-HARNESS = {'count_parameters', 'count_flops', 'add_benchmark_flags', 'check_benchmark_flags',
-           'first_elements_sum', 'average_gradients', 'variables_on_cpu', 'build_towers',
-           'run_benchmark', 'benchmark_record'}
+# The harness's public functions; 'main' and 'build' are names every script may use.
+HARNESS = {name for name in top_level_defs(SHARED) if not name.startswith('_')} - {'main', 'build'}
 
 
 def repo_python_files():
@@ -89,8 +88,23 @@ def test_copy_matches_canonical(relpath, name, text):
                     'text and paste it into every copy):\n%s' % (relpath, name, diff))
 
 
+def test_benchmark_scripts_hold_helpers_model_and_one_entry_point():
+    """Book helpers first, then the model, then MODEL and benchmark.main(MODEL, ...)."""
+    for relpath in BENCHMARKS:
+        path = os.path.join(REPO_ROOT, relpath)
+        defs = list(top_level_defs(path))
+        helpers = [d for d in defs if d in BOOK_HELPERS]
+        assert defs[:len(helpers)] == helpers, '%s: put the book helpers first' % relpath
+        assert not {'main', 'tower', 'build_benchmark'} & set(defs), relpath
+        with open(path, encoding='utf-8') as f:
+            source = f.read()
+        assert 'MODEL = benchmark.Model(' in source, relpath
+        assert source.rstrip().endswith('benchmark.main(MODEL, time_tensorflow_run)'), relpath
+
+
 def test_harness_is_shared_not_copied():
-    assert set(top_level_defs(SHARED)) == HARNESS
+    assert {'add_benchmark_flags', 'run_benchmark', 'benchmark_record',
+            'count_flops', 'estimate_memory', 'check_placement'} <= HARNESS
     assert not HARNESS & set(CANONICAL_DEFS)
     for path in repo_python_files():
         again = HARNESS & set(top_level_defs(path))

@@ -5,30 +5,33 @@ which checks the graph (variable sharing, gradient averaging) without a GPU.
 """
 import argparse
 import json
-import os
 import re
 
 import numpy as np
 import pytest
 
-from test_benchmarks import QUICK, load_script
+from tfcourse import benchmark
+
+QUICK = ['--device', 'cpu', '--num_batches', '2', '--num_warmup', '1']
 
 
 def parse(module, *argv):
     parser = argparse.ArgumentParser()
-    module.add_benchmark_flags(parser)
-    return module.check_benchmark_flags(parser.parse_args(list(argv)))
+    benchmark.add_benchmark_flags(parser)
+    if module.MODEL.add_flags:
+        module.MODEL.add_flags(parser)
+    return benchmark.check_benchmark_flags(parser.parse_args(list(argv)))
 
 
 def build_and_evaluate(module, args, values=None, feed_key='forward_feed'):
     """Build the benchmark graph; load ``values`` (by variable name, tower prefix stripped,
     every tower's images get the same batch); return (values, loss, gradients)."""
-    from tfcourse.compat import tf
+    from tfcourse.compat import tf, session_config
 
     with tf.Graph().as_default():
         tf.set_random_seed(args.seed)
-        net = module.build_benchmark(args)
-        with tf.Session() as sess:
+        net = benchmark.build(module.MODEL, args)
+        with tf.Session(config=session_config()) as sess:
             sess.run(tf.global_variables_initializer())
             variables = tf.global_variables()
             names = [re.sub(r'^tower_\d+/', '', v.op.name) for v in variables]
@@ -39,8 +42,8 @@ def build_and_evaluate(module, args, values=None, feed_key='forward_feed'):
                 sess.run([v.initializer for v in variables],
                          feed_dict={v.initializer.inputs[1]: values[name]
                                     for v, name in zip(variables, names)})
-            loss, grads = sess.run([net['loss'], [g for g, _ in net['grads_and_vars']]],
-                                   feed_dict=net[feed_key])
+            loss, grads = sess.run([net.loss, [g for g, _ in net.grads_and_vars]],
+                                   feed_dict=getattr(net, feed_key))
     return values, loss, grads
 
 
@@ -53,7 +56,7 @@ def check_same(single, towers):
         np.testing.assert_allclose(gb, ga, rtol=1e-4, atol=1e-6 * max(1.0, np.abs(ga).max()))
 
 
-def test_alexnet_one_and_two_towers_match_the_single_graph(capsys):
+def test_alexnet_one_and_two_towers_match_the_single_graph(load_script, capsys):
     """Same seed, same weights and images: --num_gpus 1 (one tower on the CPU) gives the
     loss and gradients of the book's single graph; with 2 towers on the same images the
     averaged gradients are the same too (the towers share one set of variables)."""
@@ -66,7 +69,7 @@ def test_alexnet_one_and_two_towers_match_the_single_graph(capsys):
         check_same(single, build_and_evaluate(alexnet, args, values=single[0]))
 
 
-def test_inception_one_tower_matches_the_single_graph(capsys):
+def test_inception_one_tower_matches_the_single_graph(load_script, capsys):
     """The same with tf_slim layers (the custom getter and reuse go through slim.conv2d)."""
     googlenet = load_script('googlenet/benchmark.py', 'googlenet_towers')
     single = build_and_evaluate(googlenet, parse(googlenet, '--device', 'cpu', '--batch_size', '1'))
@@ -74,15 +77,15 @@ def test_inception_one_tower_matches_the_single_graph(capsys):
     check_same(single, build_and_evaluate(googlenet, args, values=single[0]))
 
 
-def test_two_towers_share_variables_kept_on_the_cpu(capsys):
+def test_two_towers_share_variables_kept_on_the_cpu(load_script, capsys):
     from tfcourse.compat import tf
 
     vgg = load_script('vggnet/benchmark.py', 'vgg_towers')
     with tf.Graph().as_default():
-        net = vgg.build_benchmark(parse(vgg, '--device', 'cpu', '--batch_size', '1',
-                                        '--num_gpus', '2'))
-        assert len(net['forward']) == 2
-        assert vgg.count_parameters(tf.trainable_variables()) == 138357544
+        net = benchmark.build(vgg.MODEL, parse(vgg, '--device', 'cpu', '--batch_size', '1',
+                                               '--num_gpus', '2'))
+        assert len(net.forward) == 2
+        assert benchmark.count_parameters(tf.trainable_variables()) == 138357544
         assert {v.op.name for v in tf.global_variables() if 'images' in v.op.name} == \
             {'tower_0/images', 'tower_1/images'}
         for v in tf.trainable_variables():
@@ -106,18 +109,14 @@ def test_two_towers_on_cpu_report_scaling(run_script, tmp_path):
         fb['images_per_sec'] / (2 / fb['one_tower_mean_sec_per_batch']))
 
 
-def test_more_towers_than_gpus_is_a_clear_error():
-    from tfcourse import benchmark as harness, cli
+def test_more_towers_than_gpus_is_a_clear_error(load_script, monkeypatch):
+    from tfcourse import cli
 
     resnet = load_script('resnet/benchmark.py', 'resnet_towers')
-    real = harness.gpu_names
-    try:
-        harness.gpu_names = lambda: ['one GPU']  # the check only, nothing runs on it
-        with pytest.raises(cli.UserError, match='--num_gpus 3 but this machine has only 1 GPU'):
-            parse(resnet, '--device', 'gpu', '--num_gpus', '3')
-        assert parse(resnet, '--device', 'gpu', '--num_gpus', '1').devices == ['/gpu:0']
-    finally:
-        harness.gpu_names = real
+    monkeypatch.setattr(benchmark, 'gpu_names', lambda: ['one GPU'])  # the check only
+    with pytest.raises(cli.UserError, match='--num_gpus 3 but this machine has only 1 GPU'):
+        parse(resnet, '--device', 'gpu', '--num_gpus', '3')
+    assert parse(resnet, '--device', 'gpu', '--num_gpus', '1').devices == ['/gpu:0']
 
 
 def _gpus():

@@ -1,35 +1,139 @@
-"""Benchmark harness shared by the four CNN timing scripts: plumbing, not the model.
+"""Benchmark harness of the four CNN timing scripts: plumbing, not the model.
 
-``alexnet/benchmark.py``, ``vggnet/benchmark.py``, ``googlenet/benchmark.py``
-and ``resnet/benchmark.py`` each write out their model, the book's small
-helpers (print_activations, time_tensorflow_run, and for VGG conv_op, fc_op,
-mpool_op) and their tower function themselves, so that the model reads top to
-bottom as in the book.  What is the same in all four and is not part of the
-book's model lives here, once:
+A benchmark script (``alexnet/benchmark.py``, ``vggnet/``, ``googlenet/``,
+``resnet/``) holds the book's small helpers, its model and a few lines that
+describe it in a :class:`Model`; its last line is the one entry point::
 
-* the command-line flags and their checks (add_benchmark_flags,
-  check_benchmark_flags),
-* parameter and FLOP counting (count_parameters, count_flops),
-* the data-parallel towers with variables on the CPU and averaged gradients
-  (build_towers, variables_on_cpu, average_gradients) and the gradient-fetch
-  scalar (first_elements_sum),
-* running the timings (run_benchmark, given the script's time_tensorflow_run)
-  and the JSON record (benchmark_record).
+    if __name__ == '__main__':
+        benchmark.main(MODEL, time_tensorflow_run)
 
-``tests/test_benchmarks_helpers_in_sync.py`` fails if a script defines one of
-these functions again.
+:func:`main` does what is the same in all four and is not the book's model:
+the flags (defined once, :func:`add_benchmark_flags`) and their checks, the
+random images, the compute dtype (float32 variables cast to float16/bfloat16
+by a custom getter, as ``tf_cnn_benchmarks`` does), the data-parallel towers
+(variables on the CPU, gradients averaged there), FLOP counting, a memory
+estimate before anything is allocated, the check that no op meant for the
+GPU landed on the CPU, the timing (with the script's own copy of the book's
+``time_tensorflow_run``), GFLOP/s and % of peak, the noise warning and the
+JSON record.  ``tests/test_benchmarks_helpers_in_sync.py`` fails if a script
+defines one of these functions again.
 """
+import collections
 import os
 import platform
+import re
 import sys
 from datetime import datetime
 
 from tfcourse import cli
 from tfcourse.compat import tf, gpu_names, session_config
+from tfcourse import gpu_check
 
-__all__ = ['count_parameters', 'count_flops', 'add_benchmark_flags', 'check_benchmark_flags',
-           'first_elements_sum', 'average_gradients', 'variables_on_cpu', 'build_towers',
-           'run_benchmark', 'benchmark_record']
+__all__ = ['Model', 'main', 'add_benchmark_flags', 'check_benchmark_flags', 'build',
+           'count_parameters', 'count_flops', 'first_elements_sum', 'average_gradients',
+           'variables_on_cpu', 'compute_dtype_getter', 'estimate_memory', 'check_placement',
+           'run_benchmark', 'efficiency', 'benchmark_record', 'cpu_info', 'GPU_PEAK_TFLOPS']
+
+Model = collections.namedtuple('Model', [
+    'name',          # printed and recorded; str.format()ted with the flags ('ResNet-V2-{depth}')
+    'image_size',    # side of the square random input images (224, 299)
+    'build',         # build(images, args, **feeds) -> list of output tensors: the forward
+                     # pass fetches the first, the objective is the sum of their l2 losses
+    'feeds',         # {placeholder name: (dtype, forward value, forward-backward value)},
+                     # made once and passed to build() by name (keep_prob, is_training)
+    'float32_ops',   # op types the model computes in float32 under --dtype float16/bfloat16
+                     # (no fast kernel in that dtype), named in the output; () for none
+    'add_flags',     # None, or add_flags(parser) for the model's own flags (--depth)
+])
+
+DTYPES = {'float32': tf.float32, 'float16': tf.float16, 'bfloat16': tf.bfloat16}
+
+# Dense peak TFLOP/s (boost clock, no sparsity) by GPU name and dtype: float32 on the CUDA
+# cores; float16/bfloat16 on the tensor cores with float32 accumulation, as mixed precision
+# uses them.  None: the GPU has no such units (bfloat16 before Ampere).  From NVIDIA's
+# architecture white papers and data sheets (Turing, Ampere GA102/GA104, Ada, T4, V100,
+# A100, L4, H100).  A name is matched as a substring of the device name TensorFlow reports.
+GPU_PEAK_TFLOPS = collections.OrderedDict([
+    ('RTX 2060', {'float32': 6.5, 'float16': 25.8, 'bfloat16': None}),
+    ('RTX 2070', {'float32': 7.5, 'float16': 29.9, 'bfloat16': None}),  # the report's GPU
+    ('RTX 2080 Ti', {'float32': 13.4, 'float16': 53.8, 'bfloat16': None}),
+    ('RTX 2080', {'float32': 10.1, 'float16': 40.3, 'bfloat16': None}),
+    ('RTX 3060', {'float32': 12.7, 'float16': 25.4, 'bfloat16': 25.4}),
+    ('RTX 3070', {'float32': 20.3, 'float16': 40.6, 'bfloat16': 40.6}),
+    ('RTX 3080', {'float32': 29.8, 'float16': 59.5, 'bfloat16': 59.5}),
+    ('RTX 3090', {'float32': 35.6, 'float16': 71.0, 'bfloat16': 71.0}),
+    ('RTX 4070', {'float32': 29.1, 'float16': 58.3, 'bfloat16': 58.3}),
+    ('RTX 4080', {'float32': 48.7, 'float16': 97.5, 'bfloat16': 97.5}),
+    ('RTX 4090', {'float32': 82.6, 'float16': 165.2, 'bfloat16': 165.2}),
+    ('T4', {'float32': 8.1, 'float16': 65.0, 'bfloat16': None}),
+    ('V100', {'float32': 15.7, 'float16': 125.0, 'bfloat16': None}),
+    ('A100', {'float32': 19.5, 'float16': 312.0, 'bfloat16': 312.0}),
+    ('L4', {'float32': 30.3, 'float16': 121.0, 'bfloat16': 121.0}),
+    ('H100', {'float32': 67.0, 'float16': 989.4, 'bfloat16': 989.4}),
+])
+
+# Memory a batch may take: at most this fraction of what the device has free.
+MEMORY_FRACTION = 0.8
+
+
+def add_benchmark_flags(parser):
+    """The flags every benchmark script has, each defined here once."""
+    parser.add_argument('--batch_size', type=int, default=32,
+                        help='images per batch (per tower with --num_gpus) (default 32)')
+    parser.add_argument('--num_batches', type=int, default=100,
+                        help='timed batches per pass (default 100)')
+    parser.add_argument('--num_warmup', type=int, default=10,
+                        help='untimed warm-up batches before each timing (default 10)')
+    parser.add_argument('--device', choices=['cpu', 'gpu'], default=None,
+                        help='where to run (default: gpu if TensorFlow sees one, else cpu)')
+    parser.add_argument('--allow_cpu_fallback', action='store_true',
+                        help='with --device gpu, time even if some ops landed on the CPU '
+                             '(default: stop and name them)')
+    parser.add_argument('--data_format', choices=['NHWC', 'NCHW'], default='NHWC',
+                        help='NHWC (channels last, default) or NCHW (channels first, for GPUs)')
+    parser.add_argument('--dtype', choices=sorted(DTYPES), default='float32',
+                        help='compute dtype; variables, the loss and the gradient reduction '
+                             'stay float32 (default float32)')
+    parser.add_argument('--fp16', dest='dtype', action='store_const', const='float16',
+                        help='the same as --dtype float16 (the old flag)')
+    parser.add_argument('--forward_only', action='store_true',
+                        help='time only the forward pass')
+    parser.add_argument('--xla', action='store_true', help='compile the graph with XLA')
+    parser.add_argument('--num_gpus', type=int, default=0,
+                        help='build one tower per device (data parallel), gradients '
+                             'averaged on the CPU; 0 (default) builds the single graph '
+                             'of the book; with --device cpu the towers all go on the CPU')
+    parser.add_argument('--seed', type=int, default=1, help='graph-level random seed')
+    parser.add_argument('--json', default=None, metavar='PATH',
+                        help="write the result as JSON to PATH ('' to skip) (default: "
+                             "runs/benchmarks/<model>_<device>_<dtype>_b<batch>.json)")
+
+
+def check_benchmark_flags(args):
+    """Validate the flags (cli.UserError names the fix); fills in args.device and args.devices."""
+    for name in ('batch_size', 'num_batches'):
+        if getattr(args, name) <= 0:
+            raise cli.UserError('--%s must be a positive integer, got %d'
+                                % (name, getattr(args, name)))
+    if args.num_warmup < 0:
+        raise cli.UserError('--num_warmup must be 0 or more, got %d' % args.num_warmup)
+    if args.num_gpus < 0:
+        raise cli.UserError('--num_gpus must be 0 or more, got %d' % args.num_gpus)
+    gpus = gpu_names()
+    if args.device is None:
+        args.device = 'gpu' if gpus else 'cpu'
+    if args.device == 'gpu' and not gpus:
+        raise cli.UserError('--device gpu but TensorFlow sees no GPU (is the CUDA build of '
+                            'tensorflow installed?); run with --device cpu')
+    if args.device == 'gpu' and args.num_gpus > len(gpus):
+        raise cli.UserError('--num_gpus %d but this machine has only %d GPU(s); use '
+                            '--num_gpus %d or fewer' % (args.num_gpus, len(gpus), len(gpus)))
+    towers = max(args.num_gpus, 1)
+    if args.device == 'gpu':
+        args.devices = ['/gpu:%d' % i for i in range(towers)]
+    else:
+        args.devices = ['/cpu:0'] * towers
+    return args
 
 
 def count_parameters(variables):
@@ -64,58 +168,6 @@ def count_flops(graph, batch_size):
     return flops // batch_size
 
 
-def add_benchmark_flags(parser):
-    """The flags every benchmark script has."""
-    parser.add_argument('--batch_size', type=int, default=32,
-                        help='images per batch (per tower with --num_gpus) (default 32)')
-    parser.add_argument('--num_batches', type=int, default=100,
-                        help='timed batches per pass (default 100)')
-    parser.add_argument('--num_warmup', type=int, default=10,
-                        help='untimed warm-up batches before each timing (default 10)')
-    parser.add_argument('--device', choices=['cpu', 'gpu'], default=None,
-                        help='where to run (default: gpu if TensorFlow sees one, else cpu)')
-    parser.add_argument('--data_format', choices=['NHWC', 'NCHW'], default='NHWC',
-                        help='NHWC (channels last, default) or NCHW (channels first, for GPUs)')
-    parser.add_argument('--forward_only', action='store_true',
-                        help='time only the forward pass')
-    parser.add_argument('--xla', action='store_true', help='compile the graph with XLA')
-    parser.add_argument('--fp16', action='store_true', help='images and weights in float16')
-    parser.add_argument('--num_gpus', type=int, default=0,
-                        help='build one tower per device (data parallel), gradients '
-                             'averaged on the CPU; 0 (default) builds the single graph '
-                             'of the book; with --device cpu the towers all go on the CPU')
-    parser.add_argument('--seed', type=int, default=1, help='graph-level random seed')
-    parser.add_argument('--json', default=None, metavar='PATH',
-                        help='also write the result as JSON to PATH')
-
-
-def check_benchmark_flags(args):
-    """Validate the flags (cli.UserError names the fix); fills in args.device and args.devices."""
-    for name in ('batch_size', 'num_batches'):
-        if getattr(args, name) <= 0:
-            raise cli.UserError('--%s must be a positive integer, got %d'
-                                % (name, getattr(args, name)))
-    if args.num_warmup < 0:
-        raise cli.UserError('--num_warmup must be 0 or more, got %d' % args.num_warmup)
-    if args.num_gpus < 0:
-        raise cli.UserError('--num_gpus must be 0 or more, got %d' % args.num_gpus)
-    gpus = gpu_names()
-    if args.device is None:
-        args.device = 'gpu' if gpus else 'cpu'
-    if args.device == 'gpu' and not gpus:
-        raise cli.UserError('--device gpu but TensorFlow sees no GPU (is the CUDA build of '
-                            'tensorflow installed?); run with --device cpu')
-    if args.device == 'gpu' and args.num_gpus > len(gpus):
-        raise cli.UserError('--num_gpus %d but this machine has only %d GPU(s); use '
-                            '--num_gpus %d or fewer' % (args.num_gpus, len(gpus), len(gpus)))
-    towers = max(args.num_gpus, 1)
-    if args.device == 'gpu':
-        args.devices = ['/gpu:%d' % i for i in range(towers)]
-    else:
-        args.devices = ['/cpu:0'] * towers
-    return args
-
-
 def first_elements_sum(tensors):
     """A float32 scalar that needs every tensor in ``tensors`` (the sum of their first elements).
 
@@ -143,28 +195,72 @@ def variables_on_cpu(getter, *args, **kwargs):
         return getter(*args, **kwargs)
 
 
-def build_towers(args, tower_fn):
+def compute_dtype_getter(compute_dtype):
+    """Custom getter of the mixed-precision scheme: a variable asked for in ``compute_dtype``
+    is made float32 (the master weights) and read through a cast to ``compute_dtype``."""
+    def getter(getter, *args, **kwargs):
+        dtype = kwargs.get('dtype')
+        if dtype is not None and dtype.base_dtype == compute_dtype != tf.float32:
+            kwargs['dtype'] = tf.float32
+            variable = getter(*args, **kwargs)
+            return tf.cast(variable, compute_dtype, name=variable.op.name.split('/')[-1] + '_cast')
+        return getter(*args, **kwargs)
+    return getter
+
+
+Net = collections.namedtuple('Net', [
+    'forward',             # what the forward pass fetches (one tensor, or one per tower)
+    'backward',            # a float32 scalar that needs every (averaged) gradient
+    'forward_one_tower',   # with several towers: tower 0 alone (the scaling baseline), else None
+    'backward_one_tower',
+    'loss',                # the float32 objective (mean over towers)
+    'grads_and_vars',      # float32 (gradient, variable) pairs (averaged over towers)
+    'parameters',          # the trainable variables (float32)
+    'flops',               # forward FLOPs per image
+    'forward_feed',        # feed_dicts of the two passes
+    'backward_feed',
+])
+Net.__doc__ = 'The benchmark graph, as build() returns it.'
+
+
+def _tower(model, args, feeds):
+    """Random images in the compute dtype, the model, its float32 l2 loss and gradients."""
+    dtype = DTYPES[args.dtype]
+    size = model.image_size
+    shape = ([args.batch_size, size, size, 3] if args.data_format == 'NHWC'
+             else [args.batch_size, 3, size, size])
+    images = tf.Variable(tf.random_normal(shape, dtype=dtype, stddev=1e-1), trainable=False,
+                         name='images')
+    with tf.variable_scope(tf.get_variable_scope(),
+                           custom_getter=compute_dtype_getter(dtype)):
+        outputs = model.build(images, args, **feeds)
+    flops = count_flops(tf.get_default_graph(), args.batch_size)
+    parameters = tf.trainable_variables()
+    objective = tf.add_n([tf.nn.l2_loss(tf.cast(o, tf.float32)) for o in outputs])
+    grads = tf.gradients(objective, parameters)
+    return outputs[0], objective, grads, parameters, flops
+
+
+def build(model, args):
     """The book's single graph (--num_gpus 0), or one tower per device (data parallel).
 
-    ``tower_fn()`` builds random images, the model, its l2 loss and the
-    gradients on the current device and returns (output, loss, grads,
-    parameters, flops).  Towers share their variables (kept on the CPU,
-    variable scope reuse), each has its own batch, and their gradients are
-    averaged on the CPU.  Returns what run_benchmark fetches: the output(s)
-    for the forward pass and a scalar that needs every (averaged) gradient.
+    Towers share their variables (kept on the CPU, variable scope reuse), each
+    has its own batch, and their gradients are averaged on the CPU.  Returns a Net.
     """
+    feeds = {name: tf.placeholder(dtype, name=name) for name, (dtype, _, _) in model.feeds.items()}
+    forward_feed = {feeds[n]: fwd for n, (_, fwd, _) in model.feeds.items()} or None
+    backward_feed = {feeds[n]: bwd for n, (_, _, bwd) in model.feeds.items()} or None
     if args.num_gpus == 0:
         with tf.device(args.devices[0]):
-            output, loss, grads, parameters, flops = tower_fn()
-        return {'forward': output, 'backward': first_elements_sum(grads), 'loss': loss,
-                'grads_and_vars': list(zip(grads, parameters)), 'parameters': parameters,
-                'flops': flops}
+            output, loss, grads, parameters, flops = _tower(model, args, feeds)
+        return Net(output, first_elements_sum(grads), None, None, loss,
+                   list(zip(grads, parameters)), parameters, flops, forward_feed, backward_feed)
     outputs, losses, tower_grads = [], [], []
     for i, device in enumerate(args.devices):
         with tf.device(device), tf.name_scope('tower_%d' % i), \
                 tf.variable_scope(tf.get_variable_scope(), reuse=i > 0,
                                   custom_getter=variables_on_cpu):
-            output, loss, grads, parameters, tower_flops = tower_fn()
+            output, loss, grads, parameters, tower_flops = _tower(model, args, feeds)
         if i == 0:
             flops = tower_flops
         outputs.append(output)
@@ -173,81 +269,241 @@ def build_towers(args, tower_fn):
     with tf.device('/cpu:0'):
         grads_and_vars = average_gradients(tower_grads)
         loss = tf.add_n(losses) / len(losses)
-    return {'forward': outputs, 'backward': first_elements_sum([g for g, _ in grads_and_vars]),
-            'loss': loss, 'grads_and_vars': grads_and_vars, 'parameters': parameters,
-            'flops': flops, 'forward_one_tower': outputs[0],
-            'backward_one_tower': first_elements_sum([g for g, _ in tower_grads[0]])}
+    return Net(outputs, first_elements_sum([g for g, _ in grads_and_vars]), outputs[0],
+               first_elements_sum([g for g, _ in tower_grads[0]]), loss, grads_and_vars,
+               parameters, flops, forward_feed, backward_feed)
 
 
-def run_benchmark(args, net, time_tensorflow_run):
+def _tensor_bytes(tensor):
+    shape = tensor.get_shape()
+    if shape.ndims is None or not shape.is_fully_defined():
+        return 0
+    n = 1
+    for d in shape.as_list():
+        n *= d
+    try:
+        return n * tensor.dtype.size
+    except (TypeError, ValueError):  # resource handles, strings
+        return 0
+
+
+def _is_gradient_op(op):
+    return op.name.startswith('gradients') or '/gradients' in op.name
+
+
+def estimate_memory(graph, forward_only):
+    """Bytes a run of the graph holds at its peak, estimated from the graph alone.
+
+    Counted: every variable (the weights and the random images), and for the
+    forward-backward pass their gradients too; the forward activations the
+    backward pass reads (each tensor once: they stay alive from the forward
+    pass until their gradient is computed); and room for the largest tensors
+    in flight (three forward-sized ones, an op's inputs and output, or two
+    gradient-sized ones).  Intermediate tensors that only the forward pass reads
+    are freed as it goes and are not counted.  On the known nets this is within
+    a factor of about two of TensorFlow's real peak, which is all a refusal
+    needs: a batch many times too large is refused, one that fits is not.
+    """
+    weights = sum(_tensor_bytes(v) for v in graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
+    ops = graph.get_operations()
+    forward_largest = max([_tensor_bytes(t) for op in ops if not _is_gradient_op(op)
+                           for t in op.outputs] or [0])
+    if forward_only:
+        return weights + 3 * forward_largest
+    saved, gradient_largest = {}, 0
+    for op in ops:
+        if not _is_gradient_op(op):
+            continue
+        for t in op.inputs:
+            if not _is_gradient_op(t.op) and t.op.type not in ('VarHandleOp', 'VariableV2',
+                                                               'ReadVariableOp', 'Const'):
+                saved[t.name] = _tensor_bytes(t)
+        gradient_largest = max([gradient_largest] + [_tensor_bytes(t) for t in op.outputs])
+    return 2 * weights + sum(saved.values()) + 2 * max(gradient_largest, forward_largest)
+
+
+def _free_memory(args):
+    """(bytes free on the device, its description), or (None, None) when unknown."""
+    if args.device == 'gpu':
+        try:
+            from tensorflow.python.client import device_lib
+
+            limits = [d.memory_limit for d in device_lib.list_local_devices()
+                      if d.device_type == 'GPU']
+            return min(limits), 'GPU memory'
+        except Exception:  # noqa: BLE001 -- an estimate only; TensorFlow reports real OOMs
+            return None, None
+    try:
+        with open('/proc/meminfo') as f:
+            info = dict(line.split(':', 1) for line in f)
+        return int(info['MemAvailable'].split()[0]) * 1024, 'free RAM'
+    except (OSError, KeyError, ValueError):
+        return None, None
+
+
+def _check_memory(args, graph):
+    """The estimate of :func:`estimate_memory`; refuses (one line, naming a batch size that
+    fits) a batch that needs more than MEMORY_FRACTION of the free RAM or GPU memory."""
+    need = estimate_memory(graph, args.forward_only)
+    per_device = need / len(args.devices) if args.device == 'gpu' else need
+    free, what = _free_memory(args)
+    if free is None or per_device <= MEMORY_FRACTION * free:
+        return need
+    fits = int(args.batch_size * MEMORY_FRACTION * free / per_device)
+    raise cli.UserError('--batch_size %d needs about %.1f GB but only %.1f GB of %s is '
+                        'available; use --batch_size %d or less'
+                        % (args.batch_size, per_device / 1e9, free / 1e9, what, max(fits, 1)))
+
+
+def check_placement(sess, graph, fetches, feed_dict, allow_cpu_fallback):
+    """Run ``fetches`` once and compare where each op landed (after Grappler) with where
+    the graph asked for it: an op asked for on a GPU that ran on the CPU is a silent
+    fallback; stop with one line naming them unless ``allow_cpu_fallback``.
+    Returns the list of fallen-back op names."""
+    options = tf.RunOptions(output_partition_graphs=True)
+    metadata = tf.RunMetadata()
+    sess.run(fetches, feed_dict=feed_dict, options=options, run_metadata=metadata)
+    wanted = {op.name: op.device for op in graph.get_operations()}
+    fallen = collections.OrderedDict()
+    for partition in metadata.partition_graphs:
+        for node in partition.node:
+            requested = wanted.get(node.name, '')
+            if 'GPU' in requested.upper() and 'CPU' in node.device.upper() \
+                    and node.op not in gpu_check.HOST_OPS:
+                fallen[node.name] = node.op
+    if fallen and not allow_cpu_fallback:
+        types = collections.Counter(fallen.values())
+        raise cli.UserError('%d ops meant for the GPU ran on the CPU (%s); the timing would '
+                            'measure host copies: use another --dtype/--data_format, or pass '
+                            '--allow_cpu_fallback to time it anyway'
+                            % (len(fallen), ', '.join('%s x%d' % kv for kv in types.items())))
+    return list(fallen)
+
+
+def run_benchmark(args, net, time_tensorflow_run, graph=None):
     """Initialise the variables and time the forward (and forward-backward) pass of ``net``.
 
     ``time_tensorflow_run`` is the calling script's own copy of the book's
-    timing loop (it prints the ``Forward across ...`` lines).
-
-    With several towers, also times tower 0 alone in the same graph, the
-    one-device baseline of the scaling efficiency.  Returns {'forward': (mean,
-    sd), 'forward_backward': (mean, sd) or None, 'one_tower': the same or None}.
+    timing loop (it prints the ``Forward across ...`` lines).  With several
+    towers, also times tower 0 alone in the same graph, the one-device
+    baseline of the scaling efficiency.  Returns {'forward': (mean, sd),
+    'forward_backward': (mean, sd) or None, 'one_tower': the same or None}.
     """
-    passes = [(net['forward'], net['backward'], len(args.devices), '')]
+    graph = graph or tf.get_default_graph()
+    passes = [(net.forward, net.backward, len(args.devices), '')]
     if len(args.devices) > 1:
-        passes.append((net['forward_one_tower'], net['backward_one_tower'], 1,
-                       ' (tower 0 alone)'))
+        passes.append((net.forward_one_tower, net.backward_one_tower, 1, ' (tower 0 alone)'))
     results = []
     with tf.Session(config=session_config(xla=args.xla)) as sess:
         try:
             sess.run(tf.global_variables_initializer())
+            if args.device == 'gpu':
+                fetches = [net.forward] if args.forward_only else [net.forward, net.backward]
+                check_placement(sess, graph, fetches, net.backward_feed,
+                                args.allow_cpu_fallback)
             for forward, backward, towers, suffix in passes:
                 timings = {'forward': None, 'forward_backward': None}
                 timings['forward'] = time_tensorflow_run(
                     sess, forward, 'Forward' + suffix, args.num_batches,
-                    args.batch_size * towers, net['forward_feed'], args.num_warmup)
+                    args.batch_size * towers, net.forward_feed, args.num_warmup)
                 if not args.forward_only:
                     timings['forward_backward'] = time_tensorflow_run(
                         sess, backward, 'Forward-backward' + suffix, args.num_batches,
-                        args.batch_size * towers, net['backward_feed'], args.num_warmup)
+                        args.batch_size * towers, net.backward_feed, args.num_warmup)
                 results.append(timings)
-        except tf.errors.ResourceExhaustedError as exc:
-            raise cli.UserError('out of memory at --batch_size %d (%s); try a smaller '
-                                '--batch_size'
-                                % (args.batch_size, exc.message.splitlines()[0][:150]))
         except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as exc:
-            if args.data_format != 'NCHW' and not args.fp16:
+            first = exc.message.splitlines()[0][:150]
+            if 'too large' in first or 'overflow' in first.lower():  # size limits of kernels
+                raise cli.UserError('--batch_size %d is too large for TensorFlow (%s); use a '
+                                    'smaller --batch_size' % (args.batch_size, first))
+            if args.data_format != 'NCHW' and args.dtype == 'float32':
                 raise
-            raise cli.UserError('TensorFlow has no %s kernel for this model with%s%s (%s); '
-                                'use --data_format NHWC without --fp16 on the CPU'
-                                % (args.device.upper(),
-                                   ' --data_format NCHW' if args.data_format == 'NCHW' else '',
-                                   ' --fp16' if args.fp16 else '',
-                                   exc.message.splitlines()[0][:150]))
+            raise cli.UserError('TensorFlow has no %s kernel for this model with --dtype %s '
+                                '--data_format %s (%s); use --data_format NHWC --dtype float32 '
+                                'on the CPU' % (args.device.upper(), args.dtype,
+                                                args.data_format, first))
     timings = results[0]
     timings['one_tower'] = results[1] if len(results) > 1 else None
     return timings
 
 
-def benchmark_record(args, model, net, timings):
-    """The machine-readable result (what --json writes); prints the multi-tower summary."""
+def cpu_info():
+    """{'model': ..., 'cores': n, 'flags': set()} of this machine's CPU (from /proc/cpuinfo)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                if key.strip() == 'model name' and value.strip():
+                    model = value.strip()
+                elif key.strip() == 'flags':
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return {'model': model, 'cores': os.cpu_count(), 'flags': flags}
+
+
+def gpu_peak_tflops(device_name, dtype):
+    """Dense peak TFLOP/s of a GPU in ``dtype`` from GPU_PEAK_TFLOPS, or None."""
+    for name, peaks in GPU_PEAK_TFLOPS.items():
+        if re.search(r'\b%s\b' % re.escape(name), device_name or ''):
+            return peaks.get(dtype)
+    return None
+
+
+def efficiency(flops_per_image, images_per_sec, backward, peak_tflops):
+    """(GFLOP/s, % of peak or None): forward-backward counts about 3x the forward FLOPs."""
+    gflops = flops_per_image * (3 if backward else 1) * images_per_sec / 1e9
+    percent = 100.0 * gflops / (1e3 * peak_tflops) if peak_tflops else None
+    return gflops, percent
+
+
+def _load():
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
+def benchmark_record(args, name, net, timings, extra):
+    """The machine-readable result (what --json writes); prints efficiency and scaling."""
     towers = len(args.devices)
+    cpu = cpu_info()
+    device_names = gpu_names() if args.device == 'gpu' else [cpu['model']]
+    peak = gpu_peak_tflops(device_names[0], args.dtype) if args.device == 'gpu' else None
     record = {
-        'model': model, 'batch_size': args.batch_size, 'num_batches': args.num_batches,
+        'model': name, 'batch_size': args.batch_size, 'num_batches': args.num_batches,
         'num_warmup': args.num_warmup, 'device': args.device, 'num_towers': towers,
-        'num_gpus': args.num_gpus,
-        'device_names': gpu_names() if args.device == 'gpu' else [platform.processor() or
-                                                                   platform.machine()],
-        'cpu_count': os.cpu_count(), 'data_format': args.data_format, 'fp16': args.fp16,
+        'num_gpus': args.num_gpus, 'device_names': device_names, 'cpu_model': cpu['model'],
+        'cpu_count': cpu['cores'], 'data_format': args.data_format, 'dtype': args.dtype,
         'xla': args.xla, 'tf_version': tf.__version__,
-        'parameters': count_parameters(net['parameters']), 'flops_per_image': net['flops'],
-        'date': datetime.now().isoformat(timespec='seconds'), 'command': ' '.join(sys.argv),
+        'parameters': count_parameters(net.parameters), 'flops_per_image': net.flops,
+        'peak_tflops': peak, 'date': datetime.now().isoformat(timespec='seconds'),
+        'command': ' '.join(['python', os.path.relpath(sys.argv[0])] + sys.argv[1:]),
     }
+    record.update(extra)
+    noisy = []
+    load = record.get('load_average_before') or [0.0]
+    if max(load[0], (record.get('load_average_after') or [0.0])[0]) > cpu['cores']:
+        noisy.append('load average %.1f above the %d cores' % (load[0], cpu['cores']))
     for key in ('forward', 'forward_backward'):
         if timings[key] is None:
             record[key] = None
             continue
         mean, sd = timings[key]
         images_per_sec = args.batch_size * towers / mean
+        gflops, percent = efficiency(net.flops, images_per_sec, key == 'forward_backward', peak)
         record[key] = {'mean_sec_per_batch': mean, 'sd_sec_per_batch': sd,
                        'images_per_sec': images_per_sec,
-                       'images_per_sec_per_device': images_per_sec / towers}
+                       'images_per_sec_per_device': images_per_sec / towers,
+                       'gflops_per_sec': gflops, 'percent_of_peak': percent}
+        label = 'Forward' if key == 'forward' else 'Forward-backward'
+        print('%s: %s: %.1f GFLOP/s%s' % (datetime.now(), label, gflops,
+                                          ', %.0f%% of the %s %s peak' % (
+                                              percent, device_names[0], args.dtype)
+                                          if percent is not None else ''))
+        if mean > 0 and sd / mean > 0.10:
+            noisy.append('%s sd/mean %.0f%%' % (key, 100 * sd / mean))
         if timings['one_tower']:
             one_mean = timings['one_tower'][key][0]
             record[key]['one_tower_mean_sec_per_batch'] = one_mean
@@ -260,4 +516,71 @@ def benchmark_record(args, model, net, timings):
     if timings['forward'] and timings['forward_backward']:
         record['backward_forward_ratio'] = (timings['forward_backward'][0] /
                                             timings['forward'][0])
+    record['noisy'] = noisy
+    if noisy:
+        print('%s: warning: this figure is noisy (%s); time again on a quiet machine'
+              % (datetime.now(), '; '.join(noisy)))
     return record
+
+
+def _dtype_notes(model, args):
+    """The lines that say what the compute dtype means here (printed and recorded)."""
+    notes = []
+    if args.dtype != 'float32':
+        notes.append('%s compute, float32 variables, loss and gradient reduction'
+                     % args.dtype)
+        if model.float32_ops:
+            notes.append('computed in float32 (no fast %s kernel): %s'
+                         % (args.dtype, ', '.join(model.float32_ops)))
+    if args.device == 'cpu' and args.dtype == 'bfloat16':
+        flags = cpu_info()['flags']
+        native = sorted(flags & {'avx512_bf16', 'amx_bf16'})
+        if native:
+            notes.append('this CPU has %s for bfloat16' % ', '.join(native))
+        else:
+            notes.append('this CPU has neither AVX512_BF16 nor AMX: bfloat16 will be '
+                         'emulated and slow')
+    return notes
+
+
+def main(model, time_tensorflow_run, argv=None):
+    """The one entry point of a benchmark script: parse the flags (``argv``, default
+    ``sys.argv[1:]``), build, check, time, record; exits as :func:`tfcourse.cli.run` does."""
+    import argparse
+
+    script_doc = sys.modules['__main__'].__doc__ or model.name
+    parser = argparse.ArgumentParser(description=script_doc.splitlines()[0])
+    add_benchmark_flags(parser)
+    if model.add_flags:
+        model.add_flags(parser)
+
+    def run(argv):
+        args = check_benchmark_flags(parser.parse_args(argv))
+        name = model.name.format(**vars(args))
+        notes = _dtype_notes(model, args)
+        for note in notes:
+            print('%s: %s' % (name, note))
+        load_before = _load()
+        with tf.Graph().as_default() as graph:
+            tf.set_random_seed(args.seed)
+            net = build(model, args)
+            need = _check_memory(args, graph)
+            print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s, '
+                  'about %.2f GB' % (name, count_parameters(net.parameters), net.flops / 1e9,
+                                     args.batch_size, ', '.join(args.devices), need / 1e9))
+            timings = run_benchmark(args, net, time_tensorflow_run, graph)
+        record = benchmark_record(args, name, net, timings, {
+            'load_average_before': load_before, 'load_average_after': _load(),
+            'memory_estimate_bytes': need, 'dtype_notes': notes,
+            'float32_ops': list(model.float32_ops) if args.dtype != 'float32' else []})
+        path = args.json
+        if path is None:
+            slug = re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')
+            path = cli.run_dir('benchmarks', '%s_%s_%s_b%d.json' % (
+                slug, args.device, args.dtype, args.batch_size))
+        if path:
+            cli.write_json(path, record)
+            cli.wrote(path)
+        return 0
+
+    cli.run(run, argv)

@@ -3,25 +3,20 @@
 VGG-16 (13 3x3 convolutions in 5 blocks, then fc6/fc7 with dropout and fc8)
 is built with the book's conv_op / fc_op / mpool_op helpers on a batch of
 random 224x224 images held in a tf.Variable.  ``time_tensorflow_run`` times
-the forward pass (the predictions, keep_prob 1.0) and the forward-backward
-pass (the gradients of an l2 loss on fc8 with respect to all 138 million
-parameters, keep_prob 0.5): 10 warm-up + --num_batches steps each.
+the forward pass (the logits fc8, keep_prob 1.0; the book fetches their
+argmax) and the forward-backward pass (the gradients of an l2 loss on fc8
+with respect to all 138 million parameters, keep_prob 0.5): 10 warm-up +
+--num_batches steps each.
 
-    python vggnet/benchmark.py                       # batch 32, 100 batches, GPU if there is one
-    python vggnet/benchmark.py --device cpu --num_batches 10 --json results/benchmarks/vgg16_cpu_b32.json
+    python vggnet/benchmark.py                  # batch 32, 100 batches, GPU if there is one
+    python vggnet/benchmark.py --help           # every flag (tfcourse/benchmark.py)
 """
-import argparse
 import math
 import time
 from datetime import datetime
 
-from tfcourse import cli
 from tfcourse.compat import tf
-from tfcourse.benchmark import (add_benchmark_flags, check_benchmark_flags, count_parameters,
-                                count_flops, build_towers, run_benchmark, benchmark_record)
-
-MODEL = 'VGG-16'
-IMAGE_SIZE = 224
+from tfcourse import benchmark
 
 
 def print_activations(t):
@@ -151,55 +146,12 @@ def inference_op(input_op, keep_prob, data_format='NHWC'):
     return predictions, softmax, fc8, p
 
 
-def tower(args, keep_prob):
-    """Random images in a tf.Variable, VGG-16, the l2 loss on fc8 and its gradients.
-
-    Returns (predictions, loss, gradients, parameters, forward FLOPs per image).
-    """
-    dtype = tf.float16 if args.fp16 else tf.float32
-    if args.data_format == 'NHWC':
-        image_shape = [args.batch_size, IMAGE_SIZE, IMAGE_SIZE, 3]
-    else:
-        image_shape = [args.batch_size, 3, IMAGE_SIZE, IMAGE_SIZE]
-    images = tf.Variable(tf.random_normal(image_shape, dtype=dtype, stddev=1e-1),
-                         trainable=False, name='images')
-    predictions, softmax, fc8, p = inference_op(images, keep_prob, args.data_format)
-    flops = count_flops(tf.get_default_graph(), args.batch_size)
-    objective = tf.nn.l2_loss(tf.cast(fc8, tf.float32))
-    grad = tf.gradients(objective, p)
-    return predictions, objective, grad, p, flops
-
-
-def build_benchmark(args):
-    """One VGG-16 (the book), or one tower per device with --num_gpus; see build_towers.
-
-    Dropout keeps every unit in the forward pass (keep_prob 1.0) and half of
-    them in the forward-backward pass (keep_prob 0.5), as in the book.
-    """
-    keep_prob = tf.placeholder(tf.float16 if args.fp16 else tf.float32, name='keep_prob')
-    net = build_towers(args, lambda: tower(args, keep_prob))
-    net['forward_feed'] = {keep_prob: 1.0}
-    net['backward_feed'] = {keep_prob: 0.5}
-    return net
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_benchmark_flags(parser)
-    args = check_benchmark_flags(parser.parse_args(argv))
-    with tf.Graph().as_default():
-        tf.set_random_seed(args.seed)
-        net = build_benchmark(args)
-        print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s'
-              % (MODEL, count_parameters(net['parameters']), net['flops'] / 1e9,
-                 args.batch_size, ', '.join(args.devices)))
-        timings = run_benchmark(args, net, time_tensorflow_run)
-        record = benchmark_record(args, MODEL, net, timings)
-    if args.json:
-        cli.write_json(args.json, record)
-        print('wrote', args.json)
-    return 0
-
+MODEL = benchmark.Model(
+    name='VGG-16', image_size=224,
+    # dropout keeps every unit in the forward pass and half of them in the backward pass
+    build=lambda images, args, keep_prob: [
+        inference_op(images, tf.cast(keep_prob, images.dtype), args.data_format)[2]],  # fc8
+    feeds={'keep_prob': (tf.float32, 1.0, 0.5)}, float32_ops=(), add_flags=None)
 
 if __name__ == '__main__':
-    cli.run(main)
+    benchmark.main(MODEL, time_tensorflow_run)
