@@ -412,7 +412,7 @@ def run_benchmark(args, net, time_tensorflow_run, graph=None):
                         args.batch_size * towers, net.backward_feed, args.num_warmup)
                 results.append(timings)
         except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as exc:
-            first = exc.message.splitlines()[0][:150]
+            first = cli.tf_error_line(exc, 150)
             if 'too large' in first or 'overflow' in first.lower():  # size limits of kernels
                 raise cli.UserError('--batch_size %d is too large for TensorFlow (%s); use a '
                                     'smaller --batch_size' % (args.batch_size, first))

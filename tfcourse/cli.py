@@ -54,11 +54,29 @@ def run(main, argv=None):
         print("%s: interrupted" % prog, file=sys.stderr)
         sys.exit(130)
     except _oom_error_types() as exc:
-        first = str(getattr(exc, "message", exc)).strip().splitlines()[0][:200]
+        first = tf_error_line(exc)
         print("%s: error: out of memory (%s); try a smaller --batch_size" % (prog, first),
               file=sys.stderr)
         sys.exit(2)
     sys.exit(status or 0)
+
+
+def tf_error_line(exc, limit=200):
+    """The line of a TensorFlow error that says what went wrong.
+
+    TF 2.x prefixes a kernel's message with ``Graph execution error:`` and the
+    Python stack of the failing node; the kernel's own text follows the
+    ``Node: 'name'`` line.  Older releases start with the kernel's text.
+    """
+    lines = [line.strip() for line in str(getattr(exc, "message", exc)).splitlines()
+             if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("Graph execution error"):
+        after = [i + 1 for i, line in enumerate(lines) if line.startswith("Node:")]
+        if after and after[0] < len(lines):
+            return lines[after[0]][:limit]
+    return lines[0][:limit]
 
 
 def _fmt_duration(seconds):
