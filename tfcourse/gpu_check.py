@@ -13,9 +13,17 @@ would time host copies.
         build_the_model()
     assert ops_without_gpu_kernel(g) == []
 
-``tests/test_gpu_kernels.py`` builds every graph of the project this way.
+``tests/test_gpu_kernels.py`` builds every graph of the project this way:
+the benchmarks in-process, and every other script by running it with
+``TFCOURSE_GPU_CHECK=FILE`` in its environment (:func:`install_static_check`):
+the script then sees a GPU (``compat.gpu_names()``), builds its graph for it,
+and the first ``Session.run`` writes this check's verdict on that graph to
+FILE (one JSON line) and ends the process, before anything runs.
 """
 import collections
+import json
+import os
+import sys
 
 from tfcourse.compat import tf
 
@@ -27,6 +35,12 @@ HOST_OPS = frozenset([
     'ScalarSummary', 'HistogramSummary', 'ImageSummary', 'MergeSummary',  # tf.summary
     'TensorSummaryV2', 'Assert', 'Print', 'PrintV2', 'StringFormat',  # messages
 ])
+
+# Int32 bookkeeping (shapes, counts, indices) lives in host memory on a GPU: TensorFlow
+# registers no GPU kernel for int32 TensorArrays and keeps them, and string constants
+# (assert messages), on the host.  (op type prefix, dtype) pairs, read from the 'dtype'/'T'
+# attribute.  The SSDLite detector's pre- and post-processing maps use these.
+HOST_DTYPES = frozenset([('TensorArray', 'int32'), ('Const', 'string')])
 
 Missing = collections.namedtuple('Missing', ['name', 'type', 'dtypes'])
 Missing.__doc__ = 'An op with no GPU kernel: its name, its type and its dtype attributes.'
@@ -71,16 +85,30 @@ def _dtype_names(node_def):
     return names
 
 
-def ops_without_gpu_kernel(graph, allow=HOST_OPS):
+def _host_on_purpose(node, allow):
+    if node.op in allow:
+        return True
+    types = _dtype_names(node)
+    dtype = types.get('dtype') or types.get('T')
+    return any(node.op.startswith(prefix) and dtype == host for prefix, host in HOST_DTYPES)
+
+
+def _pinned_to_cpu(node):
+    return 'CPU' in node.device.upper()
+
+
+def ops_without_gpu_kernel(graph, allow=HOST_OPS, skip_pinned_to_cpu=False):
     """Every op of ``graph`` (a tf.Graph or GraphDef, function bodies included) that has
-    no GPU kernel for its dtypes, except the op types in ``allow``; a list of Missing."""
+    no GPU kernel for its dtypes, except the op types in ``allow`` (and HOST_DTYPES);
+    with ``skip_pinned_to_cpu``, also except ops the graph places on a CPU itself.
+    A list of Missing."""
     graph_def = graph.as_graph_def() if hasattr(graph, 'as_graph_def') else graph
     nodes = list(graph_def.node)
     for function in graph_def.library.function:
         nodes.extend(function.node_def)
     missing = []
     for node in nodes:
-        if node.op in allow:
+        if _host_on_purpose(node, allow) or (skip_pinned_to_cpu and _pinned_to_cpu(node)):
             continue
         if not any(_fits(k, node) for k in _gpu_kernels(node.op)):
             missing.append(Missing(node.name, node.op, _dtype_names(node)))
@@ -97,3 +125,39 @@ def describe(missing, limit=8):
                            if len(names) > 2 else '')
              for key, names in list(groups.items())[:limit]]
     return '; '.join(parts)
+
+
+ENV = 'TFCOURSE_GPU_CHECK'
+
+
+def check_report(graph):
+    """The static check's verdict on ``graph`` as a JSON-ready dict."""
+    graph_def = graph.as_graph_def()
+    missing = ops_without_gpu_kernel(graph_def, skip_pinned_to_cpu=True)
+    pinned = collections.Counter(n.op for n in graph_def.node if _pinned_to_cpu(n))
+    return {'script': os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else None,
+            'nodes': len(graph_def.node), 'pinned_to_cpu': dict(pinned),
+            'missing': [m._asdict() for m in missing], 'describe': describe(missing)}
+
+
+def install_static_check(path):
+    """Make the first ``Session.run`` of this process check its graph and end the process.
+
+    Called by tfcourse.compat when ``$TFCOURSE_GPU_CHECK`` is set.  The check
+    waits for the first run, not the session's creation, because course code
+    often opens ``tf.InteractiveSession()`` before it builds the graph.  The
+    verdict of :func:`check_report` is appended to ``path`` as one JSON line,
+    then the process exits with status 0 before anything runs (os._exit:
+    worker threads of a distributed script would otherwise keep it alive).
+    """
+    from tensorflow.python.client import session as session_lib
+
+    def checking_run(self, *args, **kwargs):
+        report = check_report(self.graph)
+        with open(path, 'a', encoding='utf-8') as f:
+            f.write(json.dumps(report) + '\n')
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    session_lib.BaseSession.run = checking_run

@@ -1,0 +1,132 @@
+"""Static GPU check: every graph the project builds, placed on the GPU, has GPU kernels.
+
+No machine here runs TensorFlow on a GPU, but TensorFlow's kernel registry
+lists every GPU kernel and its dtypes on a CPU-only machine
+(tfcourse/gpu_check.py).  An op without one would be moved to the CPU by soft
+placement on a real GPU, silently, and the run would time host copies.
+
+* The four benchmarks are built in-process on /gpu:0 for NHWC/NCHW x float32/
+  float16/bfloat16, and with 2 towers.
+* Every other script of tfcourse/scripts.py is run with TFCOURSE_GPU_CHECK set:
+  it sees a pretend GPU, builds its graph for it, and its first Session.run
+  writes the check's verdict and ends the process before anything runs.
+* The SSDLite frozen graph is imported under /gpu:0.
+
+Allowed: the ops of gpu_check.HOST_OPS and HOST_DTYPES, which TensorFlow runs
+on the host on purpose (checkpoint I/O, summaries, int32 bookkeeping).
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+
+import pytest
+
+from tfcourse import benchmark, default_data_dir, gpu_check
+from tfcourse.scripts import SCRIPTS
+
+BENCHMARKS = [('alexnet/benchmark.py', []), ('vggnet/benchmark.py', []),
+              ('googlenet/benchmark.py', []),
+              # depth 50 has the op types of 152 (same bottleneck units, fewer of them)
+              ('resnet/benchmark.py', ['--depth', '50'])]
+LAYOUTS = [(fmt, dtype, 0) for fmt in ('NHWC', 'NCHW')
+           for dtype in ('float32', 'float16', 'bfloat16')]
+LAYOUTS += [('NHWC', 'float32', 2), ('NCHW', 'float16', 2)]
+
+
+@pytest.fixture(scope='module')
+def benchmark_modules(load_script):
+    return {path: load_script(path, 'gpu_' + path.split('/')[0]) for path, _ in BENCHMARKS}
+
+
+@pytest.mark.parametrize('path, extra', BENCHMARKS, ids=[p.split('/')[0] for p, _ in BENCHMARKS])
+@pytest.mark.parametrize('data_format, dtype, towers', LAYOUTS,
+                         ids=['%s-%s-%dtowers' % layout for layout in LAYOUTS])
+def test_benchmark_graph_has_gpu_kernels(benchmark_modules, path, extra, data_format, dtype,
+                                         towers):
+    from tfcourse.compat import tf
+
+    module = benchmark_modules[path]
+    parser = argparse.ArgumentParser()
+    benchmark.add_benchmark_flags(parser)
+    if module.MODEL.add_flags:
+        module.MODEL.add_flags(parser)
+    args = parser.parse_args(['--batch_size', '1', '--data_format', data_format, '--dtype',
+                              dtype, '--num_gpus', str(towers)] + extra)
+    args.device, args.devices = 'gpu', ['/gpu:%d' % i for i in range(max(towers, 1))]
+    with tf.Graph().as_default() as graph, contextlib.redirect_stdout(io.StringIO()):
+        benchmark.build(module.MODEL, args)
+    on_gpu = [op for op in graph.get_operations() if 'GPU' in op.device.upper()]
+    assert len(on_gpu) > 100  # the model itself is on the GPU; the variables of towers on the CPU
+    missing = gpu_check.ops_without_gpu_kernel(graph, skip_pinned_to_cpu=True)
+    assert not missing, 'no GPU kernel: ' + gpu_check.describe(missing)
+
+
+def _graph_scripts():
+    found = []
+    for script in SCRIPTS:
+        if script.gpu_check is not None and script.gpu_check != []:
+            found.append((script.name, script.path, script.gpu_check, script.data['quick']))
+    for config in ('medium', 'large', 'test'):  # the PTB configs beside the table's small one
+        found.append(('ptb_' + config, 'lstm_ptb/train.py',
+                      ['--data_dir', '{data}/ptb', '--model', config], ['ptb']))
+    return found
+
+
+GRAPH_SCRIPTS = _graph_scripts()
+
+
+@pytest.mark.parametrize('name, path, args, data', GRAPH_SCRIPTS,
+                         ids=[g[0] for g in GRAPH_SCRIPTS])
+def test_script_graph_has_gpu_kernels(run_script, fetch, tmp_path, name, path, args, data):
+    for dataset in data:
+        fetch(dataset)
+    report = tmp_path / 'gpu_check.jsonl'
+    argv = [a.format(data=default_data_dir(), run=str(tmp_path), device='gpu') for a in args]
+    proc = run_script(path, *argv, '--json', tmp_path / 'r.json', check=False,
+                      env={'TFCOURSE_GPU_CHECK': str(report)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert report.exists(), '%s opened no tf.Session: %s' % (path, proc.stdout[-1000:])
+    first = json.loads(report.read_text().splitlines()[0])
+    assert first['nodes'] > 10
+    assert not first['missing'], '%s: no GPU kernel: %s' % (path, first['describe'])
+    assert not (tmp_path / 'r.json').exists()  # nothing ran
+
+
+def test_ssdlite_frozen_graph_imported_on_the_gpu(fetch):
+    from tfcourse.compat import tf
+
+    graph_def = tf.GraphDef()
+    with open(os.path.join(fetch('ssdlite'), 'frozen_inference_graph.pb'), 'rb') as f:
+        graph_def.ParseFromString(f.read())
+    with tf.Graph().as_default() as graph, tf.device('/gpu:0'):
+        tf.import_graph_def(graph_def, name='')
+    assert len(graph.get_operations()) > 1000
+    missing = gpu_check.ops_without_gpu_kernel(graph)
+    assert not missing, 'no GPU kernel: ' + gpu_check.describe(missing)
+
+
+def test_the_check_finds_float16_lrn_and_int32_variables():
+    """What the check exists for: LRN's GPU kernel is float32 only; an int32 variable has
+    no GPU kernel; the same graph in float32 passes."""
+    from tfcourse.compat import tf
+
+    with tf.Graph().as_default() as graph, tf.device('/gpu:0'):
+        x = tf.zeros([1, 8, 8, 4], tf.float16)
+        y = tf.nn.lrn(x, name='lrn16')
+        tf.gradients(tf.reduce_sum(y), x)
+        tf.Variable(0, name='step_int32')
+        with tf.device('/cpu:0'):
+            tf.Variable(0, name='step_on_cpu_on_purpose')
+    missing = gpu_check.ops_without_gpu_kernel(graph, skip_pinned_to_cpu=True)
+    types = {(m.type, m.dtypes.get('T') or m.dtypes.get('dtype')) for m in missing}
+    assert {('LRN', 'float16'), ('LRNGrad', 'float16'), ('VariableV2', 'int32')} <= types
+    assert not [m for m in missing if 'on_purpose' in m.name]
+    line = gpu_check.describe(missing)
+    assert 'LRN(T=float16): lrn16' in line and '\n' not in line
+
+    with tf.Graph().as_default() as graph, tf.device('/gpu:0'):
+        x = tf.zeros([1, 8, 8, 4], tf.float32)
+        tf.gradients(tf.reduce_sum(tf.nn.lrn(x)), x)
+    assert gpu_check.ops_without_gpu_kernel(graph) == []

