@@ -117,7 +117,7 @@ def build_network():
 
     tf.summary.image("input", x_image, max_outputs=3)
     for weights in (W_conv1, W_conv2, W_fc1, W_fc2):
-        tf.summary.histogram(weights.op.name, weights)
+        tf.summary.histogram("weights/" + weights.op.name, weights)
     return dict(x=x, y_=y_, keep_prob=keep_prob, y_conv=y_conv, loss=cross_entropy,
                 accuracy=accuracy)
 
@@ -129,9 +129,9 @@ def build_model(learning_rate):
     model["train_step"] = tf.train.AdamOptimizer(learning_rate).minimize(
         model["loss"], global_step=global_step)
     model["global_step"] = global_step
-    tf.summary.scalar("loss", model["loss"])
-    tf.summary.scalar("accuracy", model["accuracy"])
-    tf.summary.scalar("learning_rate", tf.constant(learning_rate))
+    tf.summary.scalar("train/loss", model["loss"])
+    tf.summary.scalar("train/accuracy", model["accuracy"])
+    tf.summary.scalar("train/learning_rate", tf.constant(learning_rate))
     model["summaries"] = tf.summary.merge_all()
     model["weights_finite"] = checkpoints.weights_finite()
     return model

@@ -63,6 +63,7 @@ def _quiet_deprecations():
     # Keras-2 layers used under tf.layers / tf_slim warn on every call.
     warnings.filterwarnings("ignore", message=r"`layer\.apply` is deprecated")
     warnings.filterwarnings("ignore", message=r"`tf\.layers\.\w+` is deprecated")
+    warnings.filterwarnings("ignore", message=r"`tf\.nn\.rnn_cell\.\w+` is deprecated")
 
 
 _quiet_deprecations()

@@ -1,4 +1,4 @@
-"""Data fetchers behind ``python setup/get_data.py NAME --data-dir DIR``.
+"""Data fetchers behind ``python setup/get_data.py NAME --data_dir DIR``.
 
 Each module in this package that defines ``NAME`` is one data set.  It fills
 ``DIR/NAME/`` with the standard files (MNIST IDX, PTB ``ptb.*.txt``, ...):
