@@ -122,6 +122,7 @@ def main(argv=None):
     # the old name, until tests/test_benchmarks.py passes --plot (not shown in --help)
     parser.add_argument('--out', dest='plot', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    cli.check_outputs(args, "--plot")
     if not os.path.isdir(args.results_dir):
         raise cli.UserError('--results_dir %s is not a folder' % args.results_dir)
     records = load_results(args.results_dir)

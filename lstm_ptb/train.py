@@ -171,6 +171,7 @@ def parse_args(argv=None):
         args.plot = cli.run_dir(name, name + "_perplexity.png")
     if (args.restore or args.restore_from) and not args.checkpoint_dir:
         raise cli.UserError("--restore needs a --checkpoint_dir to restore from")
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
     return args
 
 
@@ -259,10 +260,11 @@ class PTBModel(object):
 
         self._new_lr = tf.placeholder(tf.float32, shape=[], name="new_learning_rate")
         self._lr_update = tf.assign(self._lr, self._new_lr)
-        self._summaries = tf.summary.merge(
-            [tf.summary.scalar("train/loss", cost), tf.summary.scalar("train/learning_rate",
-                                                                      self._lr)]
-            + [tf.summary.histogram("weights/" + v.op.name, v) for v in tvars])
+        with tf.name_scope(None):  # top-level tags: train/loss, weights/Model/...
+            self._summaries = tf.summary.merge(
+                [tf.summary.scalar("train/loss", cost),
+                 tf.summary.scalar("train/learning_rate", self._lr)]
+                + [tf.summary.histogram("weights/" + v.op.name, v) for v in tvars])
 
     def assign_lr(self, session, lr_value):
         session.run(self._lr_update, feed_dict={self._new_lr: lr_value})
@@ -474,8 +476,8 @@ def main(argv=None):
             if args.checkpoint_dir:
                 writer.add_summary(epoch_summary(history[-1]), i + 1)
                 session.run(set_epochs_done, feed_dict={new_epochs_done: i + 1})
-                checkpoints.save(saver, session, args.checkpoint_dir, i + 1, finite, fix)
                 cli.write_json(history_path, {"model": args.model, "history": history})
+                checkpoints.save(saver, session, args.checkpoint_dir, i + 1, finite, fix)
             print(progress.line((i + 1 - start_epoch) * steps_per_epoch), flush=True)
         if writer:
             writer.close()

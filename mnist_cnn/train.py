@@ -51,6 +51,7 @@ def parse_args(argv=None):
         cli.check_positive("--" + name, getattr(args, name))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
     return args
 
 
@@ -211,8 +212,10 @@ def main(argv=None):
         writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
 
         def save(step):
-            checkpoints.save(saver, sess, args.checkpoint_dir, step, model["weights_finite"], fix)
+            # the history first: a run killed in between restores the older checkpoint and
+            # drops the history beyond it
             cli.write_json(history_path, history)
+            checkpoints.save(saver, sess, args.checkpoint_dir, step, model["weights_finite"], fix)
 
         for i in range(start_step, args.steps):
             batch = mnist.train.next_batch(args.batch_size)

@@ -124,6 +124,8 @@ def parse_args(argv=None):
         cli.check_positive("--" + name, getattr(args, name))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
+    if args.job_name == "worker" and args.task_index == 0:  # the chief writes
+        cli.check_outputs(args, "--json", folders=("--checkpoint_dir",))
     return args
 
 

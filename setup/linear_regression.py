@@ -36,6 +36,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     for name in ("learning_rate", "epochs", "display_step"):
         cli.check_positive("--" + name, getattr(args, name))
+    cli.check_outputs(args, "--json", "--plot")
     return args
 
 

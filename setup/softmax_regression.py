@@ -29,6 +29,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     for name in ("steps", "batch_size", "learning_rate"):
         cli.check_positive("--" + name, getattr(args, name))
+    cli.check_outputs(args, "--json")
     return args
 
 

@@ -3,7 +3,7 @@
 Every training script restores and saves through here::
 
     saver = tf.train.Saver(max_to_keep=3)
-    finite = checkpoints.weights_finite()            # one op over the trainable variables
+    finite = checkpoints.weights_finite()            # one op over every float variable
     with tf.Session(config=session_config()) as sess:
         restored = checkpoints.restore_or_init(saver, sess, args.checkpoint_dir, args.restore,
                                                args.restore_from)
@@ -119,8 +119,13 @@ def check_finite(value, step, fix):
 
 
 def weights_finite(variables=None, name="weights_finite"):
-    """A boolean op: every value of ``variables`` (default: trainable) is finite."""
-    variables = variables if variables is not None else tf.trainable_variables()
+    """A boolean op: every value of ``variables`` is finite.
+
+    Default: every floating-point global variable, the optimizer's slots too
+    (Adam's second moment can overflow to inf while the weights are still finite).
+    """
+    if variables is None:
+        variables = [v for v in tf.global_variables() if v.dtype.base_dtype.is_floating]
     with tf.name_scope(name):
         return tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(v)) for v in variables]))
 
@@ -128,8 +133,8 @@ def weights_finite(variables=None, name="weights_finite"):
 def save(saver, sess, checkpoint_dir, step, finite_op, fix, prefix="model.ckpt"):
     """Save a checkpoint of ``step`` unless a weight is NaN/inf (then stop, exit 2)."""
     if not sess.run(finite_op):
-        raise UserError("the weights hold NaN or inf at step %d: training diverged; they are not "
-                        "saved; %s" % (step, fix))
+        raise UserError("the weights or optimizer state hold NaN or inf at step %d: training "
+                        "diverged; they are not saved; %s" % (step, fix))
     try:
         os.makedirs(checkpoint_dir, exist_ok=True)
     except OSError as exc:
@@ -152,5 +157,6 @@ class FiniteWeightsListener(tf.train.CheckpointSaverListener):
 
     def before_save(self, session, global_step_value):
         if not session.run(self.finite_op):
-            raise UserError("the weights hold NaN or inf at global step %d: training diverged; "
-                            "they are not saved; %s" % (global_step_value, self.fix))
+            raise UserError("the weights or optimizer state hold NaN or inf at global step %d: "
+                            "training diverged; they are not saved; %s"
+                            % (global_step_value, self.fix))

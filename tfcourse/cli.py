@@ -274,6 +274,31 @@ def add_output_flags(parser, name, json=True, plot=True):
                             help="draw the figure into PATH ('' to skip) (default: %(default)s)")
 
 
+def check_outputs(args, *flags, folders=()):
+    """Fail early, before any work, when an output flag names a place that cannot be written.
+
+    ``flags``: file flags (``"--json"``, ``"--plot"`` ...); ``folders``: flags
+    naming a folder (``"--checkpoint_dir"``).  '' / None skip a flag.  The
+    files themselves are still written atomically at the end.
+    """
+    for flag in list(flags) + list(folders):
+        path = getattr(args, flag.lstrip("-"))
+        if not path:
+            continue
+        is_folder = flag in folders
+        if not is_folder and os.path.isdir(path):
+            raise UserError("%s %s is a directory; pass a file name" % (flag, path))
+        directory = os.path.abspath(path) if is_folder else os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise UserError("cannot write %s %s (%s: %s); pass another path"
+                            % (flag, path, exc.strerror, exc.filename or directory)) from exc
+        if not os.access(directory, os.W_OK):
+            raise UserError("cannot write %s %s (%s is not writable); pass another path"
+                            % (flag, path, directory))
+
+
 def wrote(path):
     """The finish message of every script that writes a file."""
     print("wrote %s" % path, flush=True)

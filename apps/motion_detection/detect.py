@@ -63,6 +63,7 @@ def parse_args(argv):
     for flag in ("min_area", "history", "kernel"):
         cli.check_positive("--" + flag, getattr(args, flag))
     args.save_frames = video.parse_frame_list(args.save_frames)
+    cli.check_outputs(args, "--output", "--csv", "--json", folders=("--images_dir",))
     return args
 
 

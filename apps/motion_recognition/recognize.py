@@ -260,6 +260,7 @@ def parse_args(argv):
     if args.input_size < 0 or args.max_missed < 0:
         raise cli.UserError("--input_size and --max_missed must not be negative")
     args.save_frames = video.parse_frame_list(args.save_frames)
+    cli.check_outputs(args, "--output", "--csv", "--json", folders=("--images_dir",))
     if args.labels is None:
         beside = os.path.join(os.path.dirname(os.path.abspath(args.model)), "label_map.pbtxt")
         args.labels = beside if os.path.exists(beside) else ""

@@ -32,6 +32,7 @@ def parse_args(argv):
                    help="also write the predictions to this JSON file (default: '', none)")
     args = p.parse_args(argv)
     args.checkpoint_dir = args.checkpoint_dir or cli.run_dir("textcnn_" + args.dataset)
+    cli.check_outputs(args, "--json")
     return args
 
 

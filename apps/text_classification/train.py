@@ -88,6 +88,7 @@ def parse_args(argv):
         raise cli.UserError("--dev_fraction and --test_fraction must be in (0, 1) with sum < 1")
     if min(args.filter_sizes) < 1 or max(args.filter_sizes) > args.max_len:
         raise cli.UserError("--filter_sizes must lie between 1 and --max_len")
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
     return args
 
 
