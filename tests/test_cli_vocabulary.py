@@ -67,7 +67,7 @@ argparse.ArgumentParser.parse_known_args = capture
 for rel in json.loads(sys.argv[1]):
     path = os.path.join(os.getcwd(), rel)
     folder = os.path.dirname(path)
-    sys.path.insert(0, folder)
+    sys.path[0] = folder  # as `python SCRIPT` does: the script's folder first
     before = set(sys.modules)
     sys.argv = [path]
     entry = report[rel] = {"flags": [], "nan": {}}
@@ -81,7 +81,6 @@ for rel in json.loads(sys.argv[1]):
         entry["error"] = "%s: %s" % (type(exc).__name__, exc)
         continue
     finally:
-        sys.path.remove(folder)
         for name in set(sys.modules) - before:  # train.py of one folder is not the other's
             if getattr(sys.modules[name], "__file__", "") and \
                     os.path.dirname(os.path.abspath(sys.modules[name].__file__)) == folder:

@@ -247,7 +247,7 @@ cases = json.loads(sys.argv[1])
 out = []
 for rel, argv in cases:
     path = os.path.join(os.getcwd(), rel)
-    sys.path.insert(0, os.path.dirname(path))
+    sys.path[0] = os.path.dirname(path)  # as `python SCRIPT` does: the script's folder first
     sys.argv = [path] + argv
     err = io.StringIO()
     code = None
@@ -258,7 +258,6 @@ for rel, argv in cases:
         code = stop.code
     except BaseException as exc:
         code = "%s: %s" % (type(exc).__name__, exc)
-    sys.path.pop(0)
     out.append([rel, argv, code, err.getvalue()])
 print("RESULT " + json.dumps(out))
 '''
