@@ -128,6 +128,19 @@ def get_config(name):
     return config
 
 
+def get_configs(args):
+    """The training config (with the flags' overrides) and the test one (batch 1, 1 step)."""
+    config = get_config(args.model)
+    if args.max_max_epoch is not None:
+        config.max_max_epoch = args.max_max_epoch
+    if args.learning_rate is not None:
+        config.learning_rate = args.learning_rate
+    eval_config = get_config(args.model)
+    eval_config.batch_size = 1
+    eval_config.num_steps = 1
+    return config, eval_config
+
+
 def config_dict(config):
     return {k: getattr(config, k) for k in dir(config) if not k.startswith("_")}
 
@@ -422,14 +435,7 @@ def build_graph(config, eval_config, data):
 
 def main(argv=None):
     args = parse_args(argv)
-    config = get_config(args.model)
-    if args.max_max_epoch is not None:
-        config.max_max_epoch = args.max_max_epoch
-    if args.learning_rate is not None:
-        config.learning_rate = args.learning_rate
-    eval_config = get_config(args.model)
-    eval_config.batch_size = 1
-    eval_config.num_steps = 1
+    config, eval_config = get_configs(args)
     data, vocabulary, corpus = load_data(args, config, eval_config)
     device = announce_device()
 

@@ -7,7 +7,8 @@
 * a non-finite or diverging learning rate: exit 2 naming the step and the flag, no NaN
   checkpoint, no JSON; JSON never holds NaN;
 * an unreachable ps: exit 2 naming the address within --max_wait_secs;
-* unwritable outputs, for every output flag of every script: exit 2, one line.
+* unwritable outputs, for every output flag of every script: exit 2, one line;
+* a truncated input video: a warning and "truncated": true in the JSON.
 """
 import glob
 import json
@@ -166,6 +167,29 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path):
             raise KeyboardInterrupt
     assert json.loads(target.read_text()) == {"run": 1}
     assert os.listdir(str(tmp_path)) == ["result.json"]  # no temporary file left
+
+
+def test_truncated_video_is_reported_in_output_and_json(fetch, run_script, tmp_path):
+    import cv2
+
+    capture = cv2.VideoCapture(os.path.join(fetch("vtest"), "vtest.avi"))
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                             (768, 576))
+    for _ in range(40):
+        writer.write(capture.read()[1])
+    writer.release()
+    whole = (tmp_path / "clip.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(whole[:len(whole) // 2])  # the header still says 40
+    common = ["--no_display", "--output", "", "--csv", "", "--save_frames", ""]
+    proc = run_script("apps/motion_detection/detect.py", "--input", tmp_path / "cut.avi",
+                      "--json", tmp_path / "cut.json", *common)
+    cut = json.loads((tmp_path / "cut.json").read_text())
+    assert cut["truncated"] and cut["frames_announced"] == 40 and 0 < cut["frames"] < 40
+    assert "warning: the video ended after %d of the 40 frames" % cut["frames"] in proc.stdout
+    run_script("apps/motion_detection/detect.py", "--input", tmp_path / "clip.avi",
+               "--json", tmp_path / "whole.json", *common)
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert whole["frames"] == 40 and not whole["truncated"] and whole["warning"] is None
 
 
 # ------------------------------------------------------------ non-finite values

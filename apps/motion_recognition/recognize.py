@@ -27,7 +27,7 @@ import re
 import cv2
 import numpy as np
 
-from tfcourse.compat import tf, session_config
+from tfcourse.compat import tf, announce_device, session_config
 from tfcourse import cli, default_data_dir, motion, video
 from tfcourse.datasets import fetch_hint
 
@@ -288,6 +288,7 @@ def main(argv=None):
     args = parse_args(argv)
     labels = load_labels(args.labels)
     capture, first = video.open_video(args.input)  # check the cheap things first
+    announce_device()
     detector = Detector(args.model, args.input_size, args.min_score,
                         class_ids(args.classes, labels))
     height, width = first.shape[:2]
