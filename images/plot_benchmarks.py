@@ -5,18 +5,18 @@ and draws, per model, the forward and forward-backward seconds per batch of
 each run next to the report's RTX 2070 figures (batch 32).  Log scale: a
 2-core CPU is one to two orders of magnitude slower than the GPU.
 
-    python images/plot_benchmarks.py                       # results/benchmarks/*.json -> images/cnn_benchmarks.png
-    python images/plot_benchmarks.py --results_dir /tmp/runs --out /tmp/bench.png
+    python images/plot_benchmarks.py        # results/benchmarks/*.json -> runs/plot_benchmarks/
+    python images/plot_benchmarks.py --plot images/cnn_benchmarks.png     # record the figure
+    python images/plot_benchmarks.py --results_dir /tmp/runs --plot /tmp/bench.png
 """
 import argparse
 import glob
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tfcourse import RESULTS_DIR, cli
 
-from tfcourse import IMAGES_DIR, RESULTS_DIR, cli  # noqa: E402
+NAME = "plot_benchmarks"
 
 MODELS = ['AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152']
 
@@ -117,9 +117,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--results_dir', default=os.path.join(RESULTS_DIR, 'benchmarks'),
                         help='folder of benchmark JSON files (default results/benchmarks)')
-    parser.add_argument('--out', default=os.path.join(IMAGES_DIR, 'cnn_benchmarks.png'),
-                        help='PNG to write (default images/cnn_benchmarks.png)')
+    parser.add_argument('--plot', default=cli.run_dir(NAME, 'cnn_benchmarks.png'), metavar='PATH',
+                        help='PNG to write (default: %(default)s)')
+    # the old name, until tests/test_benchmarks.py passes --plot (not shown in --help)
+    parser.add_argument('--out', dest='plot', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    cli.check_outputs(args, "--plot")
     if not os.path.isdir(args.results_dir):
         raise cli.UserError('--results_dir %s is not a folder' % args.results_dir)
     records = load_results(args.results_dir)
@@ -128,7 +131,8 @@ def main(argv=None):
               % (r['model'], r['device'], r['batch_size'], mean_of(r, 'forward'),
                  '%8.3f s/batch' % mean_of(r, 'forward_backward')
                  if r.get('forward_backward') else 'not reported'))
-    print('wrote', plot(records, args.out))
+    if args.plot:
+        cli.wrote(plot(records, args.plot))
     return 0
 
 

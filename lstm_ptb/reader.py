@@ -19,14 +19,13 @@ import os
 import numpy as np
 
 from tfcourse.cli import UserError
+from tfcourse.datasets import fetch_hint
 
 FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
-SOURCE_FILE = "SOURCE.txt"
 
 
 def _fetch_hint(data_path):
-    parent = os.path.dirname(os.path.normpath(data_path)) or "."
-    return "python setup/get_data.py ptb --data-dir %s" % parent
+    return fetch_hint("ptb", data_path)
 
 
 def _read_words(filename):
@@ -52,7 +51,8 @@ def _read_words(filename):
     return text.replace("\n", "<eos>").split()
 
 
-def _build_vocab(filename):
+def build_vocab(filename):
+    """The ``{word: id}`` vocabulary of a training file, ids by (-count, word)."""
     data = _read_words(filename)
     counter = collections.Counter(data)
     count_pairs = sorted(counter.items(), key=lambda x: (-x[1], x[0]))
@@ -74,7 +74,7 @@ def ptb_raw_data(data_path=None):
     """
     data_path = data_path or "data/ptb"
     train_path, valid_path, test_path = (os.path.join(data_path, name) for name in FILES)
-    word_to_id = _build_vocab(train_path)
+    word_to_id = build_vocab(train_path)
     train_data = _file_to_word_ids(train_path, word_to_id)
     valid_data = _file_to_word_ids(valid_path, word_to_id)
     test_data = _file_to_word_ids(test_path, word_to_id)
@@ -84,21 +84,6 @@ def ptb_raw_data(data_path=None):
                             % (path, len(data), _fetch_hint(data_path)))
     vocabulary = len(word_to_id)
     return train_data, valid_data, test_data, vocabulary
-
-
-def word_to_id(data_path):
-    """The ``{word: id}`` vocabulary of ``data_path``'s training file."""
-    return _build_vocab(os.path.join(data_path, FILES[0]))
-
-
-def corpus_label(data_path):
-    """What the files in ``data_path`` are (first line of ``SOURCE.txt``, written by the fetcher)."""
-    try:
-        with open(os.path.join(data_path, SOURCE_FILE), encoding="utf-8") as f:
-            label = f.readline().strip()
-    except (OSError, UnicodeDecodeError):
-        label = ""
-    return label or "ptb.*.txt in %s (no SOURCE.txt label)" % data_path
 
 
 def epoch_size(data_len, batch_size, num_steps):

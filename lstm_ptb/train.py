@@ -23,23 +23,26 @@ run: train 41.29, valid 120.36, test 114.32, ~30000 wps on an RTX 2070)
 Prints "%.3f perplexity: %.3f speed: %.0f wps" about ten times an epoch, the
 learning rate and the train / valid perplexity of every epoch and finally the
 test perplexity (batch 1, one step at a time, as the classic script).
-Checkpoints go to --save_path after every epoch; --restore continues from the
-latest one at the right epoch.  The per-epoch curve goes to
-images/ptb_<model>_perplexity.png and the result to results/ptb_<model>.json.
+Checkpoints and TensorBoard summaries (loss, learning rate, perplexities,
+weight histograms, the graph) go to --checkpoint_dir after every epoch;
+--restore continues from the latest one at the right epoch.  The per-epoch
+curve goes to --plot and the result to --json, by default all under
+runs/ptb_<model>/; to record the report's run:
+--json results/ptb_small.json --plot images/ptb_small_perplexity.png.
+A cost that goes NaN/inf stops the run (exit 2) before the weights are saved.
 """
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-from tfcourse.compat import tf, gpu_names, sequence_loss_by_example, session_config
-from tfcourse import cli, default_data_dir, IMAGES_DIR, RESULTS_DIR
+from tfcourse.compat import tf, announce_device, sequence_loss_by_example, session_config
+from tfcourse import checkpoints, cli
+from tfcourse.datasets import fetch_hint, source_label
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reader  # noqa: E402  (lstm_ptb/reader.py, next to this script)
+import reader  # lstm_ptb/reader.py, next to this script
 
 #: the classic table (real PTB) and the report's small run (RTX 2070)
 REFERENCE = {
@@ -125,45 +128,63 @@ def get_config(name):
     return config
 
 
+def get_configs(args):
+    """The training config (with the flags' overrides) and the test one (batch 1, 1 step)."""
+    config = get_config(args.model)
+    if args.max_max_epoch is not None:
+        config.max_max_epoch = args.max_max_epoch
+    if args.learning_rate is not None:
+        config.learning_rate = args.learning_rate
+    eval_config = get_config(args.model)
+    eval_config.batch_size = 1
+    eval_config.num_steps = 1
+    return config, eval_config
+
+
 def config_dict(config):
     return {k: getattr(config, k) for k in dir(config) if not k.startswith("_")}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data_path", default=default_data_dir("ptb"),
-                        help="directory with ptb.train.txt, ptb.valid.txt, ptb.test.txt "
-                             "(default: %(default)s)")
+    cli.add_data_dir(parser, "ptb", help="directory with ptb.train.txt, ptb.valid.txt, "
+                                         "ptb.test.txt (default: %(default)s)")
     parser.add_argument("--model", default="small", choices=sorted(CONFIGS),
                         help="model configuration (default: %(default)s)")
-    parser.add_argument("--save_path", default=None,
-                        help="checkpoint directory (default checkpoints/ptb_<model>; '' = none)")
+    parser.add_argument("--checkpoint_dir", default=None,
+                        help="checkpoints and TensorBoard summaries (default runs/ptb_MODEL; "
+                             "'' = none)")
     parser.add_argument("--restore", action="store_true",
-                        help="continue from the latest checkpoint in --save_path")
+                        help="continue from the latest checkpoint in --checkpoint_dir")
+    checkpoints.add_restore_from_flag(parser)
     parser.add_argument("--max_max_epoch", type=int, default=None,
                         help="total epochs (default: the config's, 13 for small)")
+    parser.add_argument("--learning_rate", type=cli.finite_float, default=None,
+                        help="initial learning rate (default: the config's, 1.0)")
     parser.add_argument("--max_steps_per_epoch", type=int, default=None,
                         help="cap on training steps per epoch, for quick runs "
                              "(valid and test are always evaluated in full)")
-    parser.add_argument("--seed", type=int, default=0, help="graph-level random seed (default: %(default)s)")
-    parser.add_argument("--json", default=None,
-                        help="result file (default results/ptb_<model>.json; '' to skip)")
-    parser.add_argument("--plot", default=None,
-                        help="perplexity curve (default images/ptb_<model>_perplexity.png; "
+    parser.add_argument("--seed", type=int, default=0,
+                        help="graph-level random seed (default: %(default)s)")
+    parser.add_argument("--json", default=None, metavar="PATH",
+                        help="result file (default runs/ptb_MODEL/ptb_MODEL.json; '' to skip)")
+    parser.add_argument("--plot", default=None, metavar="PATH",
+                        help="perplexity curve (default runs/ptb_MODEL/ptb_MODEL_perplexity.png; "
                              "'' to skip)")
     args = parser.parse_args(argv)
-    if args.max_max_epoch is not None:
-        cli.check_positive("--max_max_epoch", args.max_max_epoch)
-    if args.max_steps_per_epoch is not None:
-        cli.check_positive("--max_steps_per_epoch", args.max_steps_per_epoch)
-    if args.save_path is None:
-        args.save_path = os.path.join("checkpoints", "ptb_" + args.model)
+    for flag in ("max_max_epoch", "max_steps_per_epoch", "learning_rate"):
+        if getattr(args, flag) is not None:
+            cli.check_positive("--" + flag, getattr(args, flag))
+    name = "ptb_" + args.model
+    if args.checkpoint_dir is None:
+        args.checkpoint_dir = cli.run_dir(name)
     if args.json is None:
-        args.json = os.path.join(RESULTS_DIR, "ptb_%s.json" % args.model)
+        args.json = cli.run_dir(name, name + ".json")
     if args.plot is None:
-        args.plot = os.path.join(IMAGES_DIR, "ptb_%s_perplexity.png" % args.model)
-    if args.restore and not args.save_path:
-        raise cli.UserError("--restore needs a --save_path to restore from")
+        args.plot = cli.run_dir(name, name + "_perplexity.png")
+    if (args.restore or args.restore_from) and not args.checkpoint_dir:
+        raise cli.UserError("--restore needs a --checkpoint_dir to restore from")
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
     return args
 
 
@@ -201,12 +222,12 @@ class PTBModel(object):
         def lstm_cell():
             return tf.nn.rnn_cell.BasicLSTMCell(size, forget_bias=0.0, state_is_tuple=True)
 
-        attn_cell = lstm_cell
+        make_cell = lstm_cell
         if is_training and config.keep_prob < 1:
-            def attn_cell():
+            def make_cell():
                 return tf.nn.rnn_cell.DropoutWrapper(lstm_cell(),
                                                      output_keep_prob=config.keep_prob)
-        cell = tf.nn.rnn_cell.MultiRNNCell([attn_cell() for _ in range(config.num_layers)],
+        cell = tf.nn.rnn_cell.MultiRNNCell([make_cell() for _ in range(config.num_layers)],
                                            state_is_tuple=True)
 
         self._initial_state = cell.zero_state(batch_size, tf.float32)
@@ -252,6 +273,11 @@ class PTBModel(object):
 
         self._new_lr = tf.placeholder(tf.float32, shape=[], name="new_learning_rate")
         self._lr_update = tf.assign(self._lr, self._new_lr)
+        with tf.name_scope(None):  # top-level tags: train/loss, weights/Model/...
+            self._summaries = tf.summary.merge(
+                [tf.summary.scalar("train/loss", cost),
+                 tf.summary.scalar("train/learning_rate", self._lr)]
+                + [tf.summary.histogram("weights/" + v.op.name, v) for v in tvars])
 
     def assign_lr(self, session, lr_value):
         session.run(self._lr_update, feed_dict={self._new_lr: lr_value})
@@ -280,9 +306,18 @@ class PTBModel(object):
     def train_op(self):
         return self._train_op
 
+    @property
+    def summaries(self):
+        return self._summaries
 
-def run_epoch(session, model, eval_op=None, verbose=False, max_steps=None):
-    """Runs the model on the given data; returns (perplexity, words per second)."""
+
+def run_epoch(session, model, eval_op=None, verbose=False, max_steps=None, writer=None,
+              first_step=0, fix=""):
+    """Runs the model on the given data; returns (perplexity, words per second).
+
+    A cost that is NaN/inf stops the run (exit 2, naming ``fix``); with a
+    ``writer`` the training summaries are written about ten times an epoch.
+    """
     start_time = time.time()
     costs = 0.0
     iters = 0
@@ -304,14 +339,21 @@ def run_epoch(session, model, eval_op=None, verbose=False, max_steps=None):
             feed_dict[c] = state[i].c
             feed_dict[h] = state[i].h
 
+        report = (step + 1) % report_every == 0
+        if writer is not None and report:
+            fetches["summaries"] = model.summaries
         vals = session.run(fetches, feed_dict)
+        fetches.pop("summaries", None)
         cost = vals["cost"]
         state = vals["final_state"]
+        checkpoints.check_finite(cost, first_step + step, fix)
+        if "summaries" in vals:
+            writer.add_summary(vals["summaries"], first_step + step)
 
         costs += cost
         iters += model.input.num_steps
 
-        if verbose and (step + 1) % report_every == 0:
+        if verbose and report:
             print("%.3f perplexity: %.3f speed: %.0f wps" %
                   ((step + 1) * 1.0 / epoch_size, np.exp(costs / iters),
                    iters * model.input.batch_size / (time.time() - start_time)), flush=True)
@@ -352,93 +394,73 @@ def _load_history(path, epochs):
         return []
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    config = get_config(args.model)
-    if args.max_max_epoch is not None:
-        config.max_max_epoch = args.max_max_epoch
-    eval_config = get_config(args.model)
-    eval_config.batch_size = 1
-    eval_config.num_steps = 1
-
-    train_data, valid_data, test_data, vocabulary = reader.ptb_raw_data(args.data_path)
-    corpus = reader.corpus_label(args.data_path)
+def load_data(args, config, eval_config):
+    """The word ids of the three files, checked against the configs; and the corpus label."""
+    train_data, valid_data, test_data, vocabulary = reader.ptb_raw_data(args.data_dir)
+    corpus = (source_label(args.data_dir)
+              or "ptb.*.txt in %s (no SOURCE.txt label)" % args.data_dir)
     print("data: %s, %d train / %d valid / %d test words, vocabulary %d (%s)"
-          % (args.data_path, len(train_data), len(valid_data), len(test_data), vocabulary, corpus))
+          % (args.data_dir, len(train_data), len(valid_data), len(test_data), vocabulary, corpus))
     if "sample" in corpus.lower():
         print("NOTE: %s is a small WSJ SAMPLE, not the Mikolov PTB benchmark corpus; its "
-              "perplexities are not comparable with published PTB figures" % args.data_path)
+              "perplexities are not comparable with published PTB figures" % args.data_dir)
     if vocabulary > config.vocab_size:
         raise cli.UserError("%s has %d distinct words, more than the model's vocab_size %d; "
-                            "use PTB-format files with a 10k vocabulary (python setup/get_data.py "
-                            "ptb)" % (args.data_path, vocabulary, config.vocab_size))
+                            "use PTB-format files with a 10k vocabulary (%s)"
+                            % (args.data_dir, vocabulary, config.vocab_size,
+                               fetch_hint("ptb", args.data_dir)))
     for name, data, cfg in (("train", train_data, config), ("valid", valid_data, config),
                             ("test", test_data, eval_config)):
         if reader.epoch_size(len(data), cfg.batch_size, cfg.num_steps) <= 0:
             raise cli.UserError("ptb.%s.txt in %s is too short (%d words) for batches of %d x %d; "
-                                "fetch the full files with: python setup/get_data.py ptb"
-                                % (name, args.data_path, len(data), cfg.batch_size,
-                                   cfg.num_steps))
+                                "fetch the full files with: %s"
+                                % (name, args.data_dir, len(data), cfg.batch_size,
+                                   cfg.num_steps, fetch_hint("ptb", args.data_dir)))
+    return (train_data, valid_data, test_data), vocabulary, corpus
+
+
+def build_graph(config, eval_config, data):
+    """The train, valid and test models, sharing one set of weights (variable scope Model)."""
+    initializer = tf.random_uniform_initializer(-config.init_scale, config.init_scale)
+    models = []
+    for name, cfg, words, training in (("Train", config, data[0], True),
+                                       ("Valid", config, data[1], False),
+                                       ("Test", eval_config, data[2], False)):
+        with tf.name_scope(name):
+            input_ = PTBInput(config=cfg, data=words, name=name + "Input")
+            with tf.variable_scope("Model", reuse=not training, initializer=initializer):
+                models.append(PTBModel(is_training=training, config=cfg, input_=input_))
+    return models
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config, eval_config = get_configs(args)
+    data, vocabulary, corpus = load_data(args, config, eval_config)
+    device = announce_device()
 
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
-    initializer = tf.random_uniform_initializer(-config.init_scale, config.init_scale)
-
-    with tf.name_scope("Train"):
-        train_input = PTBInput(config=config, data=train_data, name="TrainInput")
-        with tf.variable_scope("Model", reuse=None, initializer=initializer):
-            m = PTBModel(is_training=True, config=config, input_=train_input)
-
-    with tf.name_scope("Valid"):
-        valid_input = PTBInput(config=config, data=valid_data, name="ValidInput")
-        with tf.variable_scope("Model", reuse=True, initializer=initializer):
-            mvalid = PTBModel(is_training=False, config=config, input_=valid_input)
-
-    with tf.name_scope("Test"):
-        test_input = PTBInput(config=eval_config, data=test_data, name="TestInput")
-        with tf.variable_scope("Model", reuse=True, initializer=initializer):
-            mtest = PTBModel(is_training=False, config=eval_config, input_=test_input)
-
+    m, mvalid, mtest = build_graph(config, eval_config, data)
     # epochs finished, saved with the weights so --restore continues at the right epoch
     epochs_done = tf.Variable(0, trainable=False, name="epochs_done")
     new_epochs_done = tf.placeholder(tf.int32, shape=[], name="new_epochs_done")
     set_epochs_done = tf.assign(epochs_done, new_epochs_done)
     saver = tf.train.Saver(max_to_keep=2)
-    history_path = os.path.join(args.save_path, "history.json") if args.save_path else None
-    history = []
-    restored_valid = None
+    finite = checkpoints.weights_finite()
+    fix = "lower --learning_rate (now %g)" % config.learning_rate
+    history_path = args.checkpoint_dir and os.path.join(args.checkpoint_dir, "history.json")
+    run = {"restored_valid": None, "train_seconds": 0.0, "train_words": 0}
 
     with tf.Session(config=session_config()) as session:
-        if args.restore:
-            latest = tf.train.latest_checkpoint(args.save_path)
-            if latest is None:
-                raise cli.UserError("no checkpoint in %s; train without --restore first, or pass "
-                                    "the right --save_path" % args.save_path)
-            try:
-                saver.restore(session, latest)
-            except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError,
-                    tf.errors.DataLossError) as exc:
-                raise cli.UserError("checkpoint %s does not fit the %s model (%s); pass the "
-                                    "--model it was trained with or another --save_path"
-                                    % (latest, args.model, exc.message.splitlines()[0]))
-            start_epoch = int(session.run(epochs_done))
-            history = _load_history(history_path, start_epoch)
-            restored_valid, _ = run_epoch(session, mvalid)
-            print("Restored %s (epoch %d) Valid Perplexity: %.3f"
-                  % (latest, start_epoch, restored_valid))
-        else:
-            session.run(tf.global_variables_initializer())
-            start_epoch = 0
-            if args.save_path and tf.train.latest_checkpoint(args.save_path):
-                print("starting from scratch; the checkpoints in %s will be replaced "
-                      "(pass --restore to continue them)" % args.save_path)
-
-        steps_per_epoch = (train_input.epoch_size if args.max_steps_per_epoch is None
-                           else min(train_input.epoch_size, args.max_steps_per_epoch))
-        epochs_this_run = max(config.max_max_epoch - start_epoch, 0)
-        progress = cli.Progress(total=epochs_this_run * steps_per_epoch, unit="steps")
-        train_seconds = 0.0
-        train_words = 0
+        start_epoch, history = restore_or_start(session, saver, args, epochs_done, mvalid, run,
+                                                history_path, fix)
+        writer = (tf.summary.FileWriter(args.checkpoint_dir, session.graph)
+                  if args.checkpoint_dir else None)
+        steps_per_epoch = (m.input.epoch_size if args.max_steps_per_epoch is None
+                           else min(m.input.epoch_size, args.max_steps_per_epoch))
+        progress = cli.Progress(total=max(config.max_max_epoch - start_epoch, 0) * steps_per_epoch,
+                                unit="steps")
 
         for i in range(start_epoch, config.max_max_epoch):
             lr_decay = config.lr_decay ** max(i + 1 - config.max_epoch, 0.0)
@@ -447,59 +469,91 @@ def main(argv=None):
             print("Epoch: %d Learning rate: %.3f" % (i + 1, session.run(m.lr)))
             t0 = time.time()
             train_perplexity, wps = run_epoch(session, m, eval_op=m.train_op, verbose=True,
-                                              max_steps=args.max_steps_per_epoch)
-            train_seconds += time.time() - t0
-            train_words += steps_per_epoch * config.batch_size * config.num_steps
+                                              max_steps=args.max_steps_per_epoch, writer=writer,
+                                              first_step=i * steps_per_epoch, fix=fix)
+            run["train_seconds"] += time.time() - t0
+            run["train_words"] += steps_per_epoch * config.batch_size * config.num_steps
             print("Epoch: %d Train Perplexity: %.3f" % (i + 1, train_perplexity))
-            valid_perplexity, _ = run_epoch(session, mvalid)
+            valid_perplexity, _ = run_epoch(session, mvalid, fix=fix)
             print("Epoch: %d Valid Perplexity: %.3f" % (i + 1, valid_perplexity))
             history.append({"epoch": i + 1, "learning_rate": config.learning_rate * lr_decay,
                             "train_perplexity": train_perplexity,
                             "valid_perplexity": valid_perplexity, "train_wps": round(wps, 1)})
-            if args.save_path:
+            if args.checkpoint_dir:
+                writer.add_summary(epoch_summary(history[-1]), i + 1)
                 session.run(set_epochs_done, feed_dict={new_epochs_done: i + 1})
-                os.makedirs(args.save_path, exist_ok=True)
-                saver.save(session, os.path.join(args.save_path, "model.ckpt"),
-                           global_step=i + 1)
                 cli.write_json(history_path, {"model": args.model, "history": history})
+                checkpoints.save(saver, session, args.checkpoint_dir, i + 1, finite, fix)
             print(progress.line((i + 1 - start_epoch) * steps_per_epoch), flush=True)
-
-        test_perplexity, _ = run_epoch(session, mtest)
+        if writer:
+            writer.close()
+        test_perplexity, _ = run_epoch(session, mtest, fix=fix)
         print("Test Perplexity: %.3f" % test_perplexity)
 
-    if args.save_path and epochs_this_run:
-        print("Model saved in %s" % args.save_path)
+    if args.checkpoint_dir and config.max_max_epoch > start_epoch:
+        print("Model saved in %s" % args.checkpoint_dir)
+    if args.json:
+        cli.write_json(args.json, result_record(args, config, data, vocabulary, corpus,
+                                                start_epoch, steps_per_epoch, history,
+                                                test_perplexity, run, device))
+        cli.wrote(args.json)
+    if args.plot and history:
+        plot_history(history, test_perplexity, args.model, corpus, args.plot)
+        cli.wrote(args.plot)
+    return 0
+
+
+def restore_or_start(session, saver, args, epochs_done, mvalid, run, history_path, fix):
+    """Restore (--restore) and measure the valid perplexity, or initialize; (epoch, history)."""
+    restored = checkpoints.restore_or_init(saver, session, args.checkpoint_dir, args.restore,
+                                           args.restore_from, "the %s model" % args.model)
+    start_epoch = int(session.run(epochs_done))
+    if restored:
+        run["restored_valid"], _ = run_epoch(session, mvalid, fix=fix)
+        print("Restored %s (epoch %d) Valid Perplexity: %.3f"
+              % (restored, start_epoch, run["restored_valid"]))
+        return start_epoch, _load_history(history_path, start_epoch)
+    if args.checkpoint_dir and tf.train.latest_checkpoint(args.checkpoint_dir):
+        print("starting from scratch; the checkpoints in %s will be replaced "
+              "(pass --restore to continue them)" % args.checkpoint_dir)
+    return start_epoch, []
+
+
+def epoch_summary(record):
+    """TensorBoard scalars of one epoch: train and valid perplexity."""
+    return tf.Summary(value=[
+        tf.Summary.Value(tag="epoch/train_perplexity", simple_value=record["train_perplexity"]),
+        tf.Summary.Value(tag="epoch/valid_perplexity", simple_value=record["valid_perplexity"])])
+
+
+def result_record(args, config, data, vocabulary, corpus, start_epoch, steps_per_epoch, history,
+                  test_perplexity, run, device):
+    """The JSON record of a run."""
     last = history[-1] if history else {}
-    result = {
+    return {
         "model": "ptb_" + args.model,
         "config": config_dict(config),
         "corpus": corpus,
-        "data_path": os.path.abspath(args.data_path),
-        "words": {"train": len(train_data), "valid": len(valid_data), "test": len(test_data)},
+        "data_dir": os.path.abspath(args.data_dir),
+        "words": {"train": len(data[0]), "valid": len(data[1]), "test": len(data[2])},
         "vocabulary": vocabulary,
         "epochs": config.max_max_epoch,
-        "epochs_this_run": epochs_this_run,
+        "epochs_this_run": max(config.max_max_epoch - start_epoch, 0),
         "steps_per_epoch": steps_per_epoch,
         "max_steps_per_epoch": args.max_steps_per_epoch,
         "seed": args.seed,
         "train_perplexity": last.get("train_perplexity"),
         "valid_perplexity": last.get("valid_perplexity"),
         "test_perplexity": test_perplexity,
-        "restored_valid_perplexity": restored_valid,
-        "wps": round(train_words / train_seconds, 1) if train_seconds else None,
-        "train_seconds_this_run": round(train_seconds, 1),
-        "device": (gpu_names() or ["CPU"])[0],
+        "restored_valid_perplexity": run["restored_valid"],
+        "wps": (round(run["train_words"] / run["train_seconds"], 1) if run["train_seconds"]
+                else None),
+        "train_seconds_this_run": round(run["train_seconds"], 1),
+        "device": device,
         "tf_version": tf.__version__,
         "reference": REFERENCE,
         "history": history,
     }
-    if args.json:
-        cli.write_json(args.json, result)
-        print("result written to %s" % args.json)
-    if args.plot and history:
-        plot_history(history, test_perplexity, args.model, corpus, args.plot)
-        print("perplexity curve drawn in %s" % args.plot)
-    return 0
 
 
 if __name__ == "__main__":

@@ -48,9 +48,9 @@ def parse_args(argv=None):
     parser.add_argument("--num_workers", type=int, default=2, help="number of workers")
     parser.add_argument("--ports", default="",
                         help="comma-separated ports, ps first then workers (default: free ports)")
-    parser.add_argument("--log_dir", default=os.path.join("runs", "mnist_cnn_distributed"),
+    parser.add_argument("--log_dir", default=cli.run_dir("mnist_cnn_distributed", "logs"),
                         help="full log of every process (ps0.log, worker0.log, ...)")
-    parser.add_argument("--timeout", type=float, default=0,
+    parser.add_argument("--timeout", type=cli.finite_float, default=0,
                         help="stop everything and fail after this many seconds (0: no limit)")
     parser.add_argument("--verbose", action="store_true",
                         help="also print TensorFlow's C++ start-up messages")
@@ -71,10 +71,24 @@ def parse_args(argv=None):
         if len(ports) != total or len(set(ports)) != total or not all(0 < p < 65536 for p in ports):
             raise cli.UserError("--ports needs %d distinct ports in 1-65535 (%d ps + %d workers), "
                                 "got %r" % (total, args.num_ps, args.num_workers, args.ports))
+        busy = [p for p in ports if not port_is_free(p)]
+        if busy:
+            raise cli.UserError("port %d on %s is in use by another process; pick free --ports "
+                                "(or leave --ports out: the launcher then picks free ones)"
+                                % (busy[0], HOST))
         args.port_list = ports
     else:
         args.port_list = free_ports(total)
     return args
+
+
+def port_is_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+            return True
+        except OSError:
+            return False
 
 
 def free_ports(count):

@@ -11,45 +11,47 @@ test accuracy.
     python mnist_cnn/train.py --restore --steps 30000                # continue a run
 
 Every --log_every steps it prints the training accuracy of the current batch
-with rate and ETA; at the end the test accuracy.  Checkpoints go to
---checkpoint_dir (every --save_every steps and at the end), the training
-curve to images/mnist_cnn_training.png and the result to
-results/mnist_cnn.json.
+with rate and ETA and writes TensorBoard summaries (loss, accuracy, learning
+rate, weight histograms, a few input digits, the graph); at the end the test
+accuracy.  Checkpoints and summaries go to --checkpoint_dir (every
+--save_every steps and at the end; tensorboard --logdir runs/mnist_cnn), the
+training curve to --plot and the result to --json, by default all under
+runs/mnist_cnn/.  To record the report's run:
+--json results/mnist_cnn.json --plot images/mnist_cnn_training.png.
+A loss that goes NaN/inf stops the run (exit 2) before the weights are saved.
 """
 import argparse
 import json
 import os
 
-from tfcourse.compat import tf, gpu_names, session_config
-from tfcourse import cli, default_data_dir, input_data, IMAGES_DIR, RESULTS_DIR
+from tfcourse.compat import tf, announce_device, session_config
+from tfcourse import checkpoints, cli, input_data
 
+NAME = "mnist_cnn"
 REPORT_TEST_ACCURACY = 0.9927
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data_dir", default=default_data_dir("mnist"),
-                        help="directory with the four MNIST IDX files")
+    cli.add_data_dir(parser, "mnist", help="directory with the four MNIST IDX files")
     parser.add_argument("--steps", type=int, default=20000, help="total training steps")
     parser.add_argument("--batch_size", type=int, default=50)
-    parser.add_argument("--learning_rate", type=float, default=1e-4)
-    parser.add_argument("--keep_prob", type=float, default=0.5, help="dropout keep probability")
+    parser.add_argument("--learning_rate", type=cli.finite_float, default=1e-4)
+    parser.add_argument("--keep_prob", type=cli.finite_float, default=0.5,
+                        help="dropout keep probability")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log_every", type=int, default=100)
     parser.add_argument("--save_every", type=int, default=1000)
-    parser.add_argument("--checkpoint_dir", default=os.path.join("checkpoints", "mnist_cnn"))
-    parser.add_argument("--restore", action="store_true",
-                        help="continue from the latest checkpoint in --checkpoint_dir")
-    parser.add_argument("--json", default=os.path.join(RESULTS_DIR, "mnist_cnn.json"),
-                        help="where to write the result ('' to skip)")
-    parser.add_argument("--plot", default=os.path.join(IMAGES_DIR, "mnist_cnn_training.png"),
-                        help="where to draw the training curve ('' to skip)")
+    cli.add_checkpoint_flags(parser, NAME)
+    checkpoints.add_restore_from_flag(parser)
+    cli.add_output_flags(parser, NAME)
     args = parser.parse_args(argv)
     for name in ("steps", "batch_size", "learning_rate", "log_every", "save_every"):
         cli.check_positive("--" + name, getattr(args, name))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
     return args
 
 
@@ -72,8 +74,8 @@ def max_pool_2x2(x):
     return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def build_model(learning_rate):
-    """Placeholders, the network, loss, accuracy and the Adam training step."""
+def build_network():
+    """Placeholders, the network, its loss and accuracy (train_distributed.py uses it too)."""
     x = tf.placeholder(tf.float32, [None, 784], name="x")
     y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
     keep_prob = tf.placeholder(tf.float32, name="keep_prob")
@@ -110,15 +112,33 @@ def build_model(learning_rate):
         cross_entropy = tf.reduce_mean(
             tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=logits))
 
-    global_step = tf.Variable(0, trainable=False, name="global_step")
-    train_step = tf.train.AdamOptimizer(learning_rate).minimize(cross_entropy,
-                                                                global_step=global_step)
     with tf.name_scope("accuracy"):
         correct_prediction = tf.equal(tf.argmax(y_conv, 1), tf.argmax(y_, 1))
         accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
 
+    tf.summary.image("input", x_image, max_outputs=3)
+    for weights in (W_conv1, W_conv2, W_fc1, W_fc2):
+        tf.summary.histogram("weights/" + weights.op.name, weights)
     return dict(x=x, y_=y_, keep_prob=keep_prob, y_conv=y_conv, loss=cross_entropy,
-                train_step=train_step, accuracy=accuracy, global_step=global_step)
+                accuracy=accuracy)
+
+
+def build_model(learning_rate):
+    """The network, the Adam training step and the summaries of a training run."""
+    model = build_network()
+    global_step = tf.Variable(0, trainable=False, name="global_step")
+    model["train_step"] = tf.train.AdamOptimizer(learning_rate).minimize(
+        model["loss"], global_step=global_step)
+    model["global_step"] = global_step
+    tf.summary.scalar("train/loss", model["loss"])
+    tf.summary.scalar("train/accuracy", model["accuracy"])
+    tf.summary.scalar("train/learning_rate", tf.constant(learning_rate))
+    model["summaries"] = tf.summary.merge_all()
+    model["weights_finite"] = checkpoints.weights_finite()
+    return model
+
+
+
 
 
 # --------------------------------------------------------------- training
@@ -162,9 +182,13 @@ def plot_history(history, test_accuracy, path):
 def main(argv=None):
     args = parse_args(argv)
     mnist = input_data.read_data_sets(args.data_dir, one_hot=True, seed=args.seed)
+    if args.batch_size > mnist.train.num_examples:
+        raise cli.UserError("--batch_size %d is larger than the %d training images in %s"
+                            % (args.batch_size, mnist.train.num_examples, args.data_dir))
     print("data: %d train, %d validation, %d test images from %s"
           % (mnist.train.num_examples, mnist.validation.num_examples, mnist.test.num_examples,
              args.data_dir))
+    device = announce_device()
 
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
@@ -172,49 +196,46 @@ def main(argv=None):
     saver = tf.train.Saver(max_to_keep=3)
     history_path = os.path.join(args.checkpoint_dir, "history.json")
     history = []
+    fix = "lower --learning_rate (now %g)" % args.learning_rate
 
     with tf.Session(config=session_config()) as sess:
-        if args.restore:
-            latest = tf.train.latest_checkpoint(args.checkpoint_dir)
-            if latest is None:
-                raise cli.UserError("no checkpoint in %s; train without --restore first, or pass "
-                                    "the right --checkpoint_dir" % args.checkpoint_dir)
-            try:
-                saver.restore(sess, latest)
-            except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError,
-                    tf.errors.DataLossError) as exc:
-                raise cli.UserError("checkpoint %s does not fit this model (%s); use another "
-                                    "--checkpoint_dir" % (latest, exc.message.splitlines()[0]))
+        restored = checkpoints.restore_or_init(saver, sess, args.checkpoint_dir, args.restore,
+                                               args.restore_from)
+        if restored:
             if os.path.exists(history_path):
                 with open(history_path) as f:
                     history = json.load(f)
-            print("restored %s (step %d)" % (latest, sess.run(model["global_step"])))
-        else:
-            sess.run(tf.global_variables_initializer())
-
+            print("restored %s (step %d)" % (restored, sess.run(model["global_step"])))
         start_step = int(sess.run(model["global_step"]))
+        history = [h for h in history if h["step"] < start_step]
         progress = cli.Progress(total=args.steps, unit="steps", initial=start_step)
+        writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
 
         def save(step):
-            os.makedirs(args.checkpoint_dir, exist_ok=True)
-            saver.save(sess, os.path.join(args.checkpoint_dir, "model.ckpt"), global_step=step)
+            # the history first: a run killed in between restores the older checkpoint and
+            # drops the history beyond it
             cli.write_json(history_path, history)
+            checkpoints.save(saver, sess, args.checkpoint_dir, step, model["weights_finite"], fix)
 
         for i in range(start_step, args.steps):
             batch = mnist.train.next_batch(args.batch_size)
             if i % args.log_every == 0:
-                train_accuracy, loss = sess.run(
-                    [model["accuracy"], model["loss"]],
+                train_accuracy, loss, summary = sess.run(
+                    [model["accuracy"], model["loss"], model["summaries"]],
                     feed_dict={model["x"]: batch[0], model["y_"]: batch[1],
                                model["keep_prob"]: 1.0})
+                writer.add_summary(summary, i)
                 history.append({"step": i, "train_accuracy": float(train_accuracy),
                                 "loss": float(loss)})
                 print("step %d, training accuracy %g | loss %.4f, %s"
                       % (i, train_accuracy, loss, progress.summary(i)), flush=True)
-            sess.run(model["train_step"], feed_dict={model["x"]: batch[0], model["y_"]: batch[1],
-                                                     model["keep_prob"]: args.keep_prob})
+            _, loss = sess.run([model["train_step"], model["loss"]],
+                               feed_dict={model["x"]: batch[0], model["y_"]: batch[1],
+                                          model["keep_prob"]: args.keep_prob})
+            checkpoints.check_finite(loss, i, fix)
             if (i + 1) % args.save_every == 0:
                 save(i + 1)
+        writer.close()
         train_seconds = progress.elapsed()
         steps_done = max(0, args.steps - start_step)
         if steps_done > 0:
@@ -225,8 +246,22 @@ def main(argv=None):
 
     print("validation accuracy %g" % validation_accuracy)
     print("test accuracy %g" % test_accuracy)
-    result = {
-        "model": "mnist_cnn",
+    if args.json:
+        cli.write_json(args.json, result_record(args, mnist, steps_done, train_seconds,
+                                                validation_accuracy, test_accuracy, device,
+                                                history))
+        cli.wrote(args.json)
+    if args.plot and history:
+        plot_history(history, test_accuracy, args.plot)
+        cli.wrote(args.plot)
+    return 0
+
+
+def result_record(args, mnist, steps_done, train_seconds, validation_accuracy, test_accuracy,
+                  device, history):
+    """The JSON record of a run."""
+    return {
+        "model": NAME,
         "data_dir": os.path.abspath(args.data_dir),
         "train_examples": mnist.train.num_examples,
         "test_examples": mnist.test.num_examples,
@@ -240,18 +275,10 @@ def main(argv=None):
         "report_test_accuracy": REPORT_TEST_ACCURACY,
         "train_seconds_this_run": round(train_seconds, 1),
         "steps_per_second": round(steps_done / train_seconds, 2) if steps_done else None,
-        "device": (gpu_names() or ["CPU"])[0],
+        "device": device,
         "tf_version": tf.__version__,
         "history": history,
     }
-    if args.json:
-        cli.write_json(args.json, result)
-        print("result written to %s" % args.json)
-    if args.plot and history:
-        plot_history(history, test_accuracy, args.plot)
-        print("training curve drawn in %s" % args.plot)
-    return 0
-
 
 
 if __name__ == "__main__":

@@ -16,10 +16,14 @@ and sends its gradients to the ps.
   one global step = one batch from every worker.
 
 Worker 0 is the chief: it initializes the variables (or restores them from
-the latest checkpoint in --checkpoint_dir), saves a checkpoint every
---save_every global steps and at the end evaluates the test accuracy and
-writes --json.  A killed and restarted worker rejoins at the ps's global step;
-a restarted chief restores the latest checkpoint.  ps processes serve until
+the latest checkpoint in --checkpoint_dir, or --restore_from), saves a
+checkpoint every --save_every global steps (never of NaN weights), writes
+TensorBoard summaries there every --log_every local steps, and at the end
+evaluates the test accuracy and writes --json (default under
+runs/mnist_cnn_distributed/).  A worker whose ps cannot be reached within
+--max_wait_secs exits with status 2 naming the address.  A killed and
+restarted worker rejoins at the ps's global step; a restarted chief restores
+the latest checkpoint.  ps processes serve until
 they are stopped (Ctrl-C).
 
     # one line per process (here all on one machine; see mnist_cnn/README.md)
@@ -30,18 +34,23 @@ they are stopped (Ctrl-C).
     python mnist_cnn/train_distributed.py --ps_hosts 127.0.0.1:2222 \\
         --worker_hosts 127.0.0.1:2223,127.0.0.1:2224 --job_name worker --task_index 1
 
-    python mnist_cnn/launch_local_cluster.py --steps 500 --data_dir data/mnist5k  # all three at once
+    # all three at once:
+    python mnist_cnn/launch_local_cluster.py --steps 500 --data_dir data/mnist5k
 """
 import argparse
 import os
 import re
+import socket
 import threading
 import time
 
-from tfcourse.compat import tf, gpu_names, session_config
-from tfcourse import cli, default_data_dir, input_data, RESULTS_DIR
+from tfcourse.compat import tf, announce_device, session_config
+from tfcourse import checkpoints, cli, input_data
 
-REPORT_TEST_ACCURACY = 0.9927  # single-process run of the report (mnist_cnn/train.py)
+import train  # mnist_cnn/train.py: the network is defined there once
+
+NAME = "mnist_cnn_distributed"
+REPORT_TEST_ACCURACY = train.REPORT_TEST_ACCURACY  # single-process run of the report
 
 
 def parse_hosts(flag, value):
@@ -71,25 +80,28 @@ def parse_args(argv=None):
                          help="index of this process in its job's host list")
     cluster.add_argument("--sync", action="store_true",
                          help="synchronous updates (SyncReplicasOptimizer) instead of async")
-    parser.add_argument("--data_dir", default=default_data_dir("mnist"),
-                        help="directory with the four MNIST IDX files (on every worker)")
+    cli.add_data_dir(parser, "mnist", help="directory with the four MNIST IDX files (on every "
+                                           "worker)")
     parser.add_argument("--steps", type=int, default=20000, help="last global step")
     parser.add_argument("--batch_size", type=int, default=50, help="batch size per worker")
-    parser.add_argument("--learning_rate", type=float, default=1e-4)
-    parser.add_argument("--keep_prob", type=float, default=0.5, help="dropout keep probability")
+    parser.add_argument("--learning_rate", type=cli.finite_float, default=1e-4)
+    parser.add_argument("--keep_prob", type=cli.finite_float, default=0.5,
+                        help="dropout keep probability")
     parser.add_argument("--seed", type=int, default=0,
                         help="graph seed of the chief; worker i shuffles with seed + i")
     parser.add_argument("--log_every", type=int, default=100,
-                        help="print progress every this many local steps")
+                        help="print progress (the chief: and summaries) every this many local "
+                             "steps")
     parser.add_argument("--save_every", type=int, default=500,
                         help="the chief saves a checkpoint every this many global steps")
-    parser.add_argument("--checkpoint_dir",
-                        default=os.path.join("checkpoints", "mnist_cnn_distributed"),
-                        help="the chief's checkpoints; training resumes from the latest one")
+    parser.add_argument("--checkpoint_dir", default=cli.run_dir(NAME),
+                        help="the chief's checkpoints and TensorBoard summaries; training always "
+                             "resumes from the latest checkpoint there")
+    checkpoints.add_restore_from_flag(parser)
     parser.add_argument("--max_wait_secs", type=int, default=600,
-                        help="how long a worker waits for the chief to initialize the model")
-    parser.add_argument("--json", default=os.path.join(RESULTS_DIR, "mnist_cnn_distributed.json"),
-                        help="where the chief writes the result ('' to skip)")
+                        help="how long a process waits for its ps and for the chief to "
+                             "initialize the model")
+    cli.add_output_flags(parser, NAME, plot=False)
     args = parser.parse_args(argv)
 
     if args.job_name not in ("ps", "worker"):
@@ -112,65 +124,15 @@ def parse_args(argv=None):
         cli.check_positive("--" + name, getattr(args, name))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
+    if args.job_name == "worker" and args.task_index == 0:  # the chief writes
+        cli.check_outputs(args, "--json", folders=("--checkpoint_dir",))
     return args
 
 
 # ---------------------------------------------------------------- the model
-# (as in mnist_cnn/train.py; only the optimizer is wrapped for --sync)
-def weight_variable(shape):
-    initial = tf.truncated_normal(shape, stddev=0.1)
-    return tf.Variable(initial, name="weights")
-
-
-def bias_variable(shape):
-    initial = tf.constant(0.1, shape=shape)
-    return tf.Variable(initial, name="biases")
-
-
-def conv2d(x, W):
-    return tf.nn.conv2d(x, W, strides=[1, 1, 1, 1], padding="SAME")
-
-
-def max_pool_2x2(x):
-    return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
-
-
 def build_model(learning_rate, sync=False, num_workers=1):
-    """Placeholders, the network, loss, accuracy and the (synchronous) Adam step."""
-    x = tf.placeholder(tf.float32, [None, 784], name="x")
-    y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
-    keep_prob = tf.placeholder(tf.float32, name="keep_prob")
-    x_image = tf.reshape(x, [-1, 28, 28, 1])
-
-    with tf.name_scope("conv1"):
-        W_conv1 = weight_variable([5, 5, 1, 32])
-        b_conv1 = bias_variable([32])
-        h_conv1 = tf.nn.relu(conv2d(x_image, W_conv1) + b_conv1)
-        h_pool1 = max_pool_2x2(h_conv1)                                 # [N, 14, 14, 32]
-
-    with tf.name_scope("conv2"):
-        W_conv2 = weight_variable([5, 5, 32, 64])
-        b_conv2 = bias_variable([64])
-        h_conv2 = tf.nn.relu(conv2d(h_pool1, W_conv2) + b_conv2)
-        h_pool2 = max_pool_2x2(h_conv2)                                 # [N, 7, 7, 64]
-
-    with tf.name_scope("fc1"):
-        W_fc1 = weight_variable([7 * 7 * 64, 1024])
-        b_fc1 = bias_variable([1024])
-        h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
-        h_fc1 = tf.nn.relu(tf.matmul(h_pool2_flat, W_fc1) + b_fc1)
-        h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)
-
-    with tf.name_scope("fc2"):
-        W_fc2 = weight_variable([1024, 10])
-        b_fc2 = bias_variable([10])
-        logits = tf.matmul(h_fc1_drop, W_fc2) + b_fc2
-        y_conv = tf.nn.softmax(logits)
-
-    with tf.name_scope("loss"):
-        cross_entropy = tf.reduce_mean(
-            tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=logits))
-
+    """The network of mnist_cnn/train.py with an Adam step that can average the workers'."""
+    model = train.build_network()
     # MonitoredTrainingSession and StopAtStepHook find it in the GLOBAL_STEP collection
     global_step = tf.train.get_or_create_global_step()
     optimizer = tf.train.AdamOptimizer(learning_rate)
@@ -178,31 +140,18 @@ def build_model(learning_rate, sync=False, num_workers=1):
         # gradients of all workers are averaged, then applied once per global step
         optimizer = tf.train.SyncReplicasOptimizer(optimizer, replicas_to_aggregate=num_workers,
                                                    total_num_replicas=num_workers)
-    train_step = optimizer.minimize(cross_entropy, global_step=global_step)
+    model["train_step"] = optimizer.minimize(model["loss"], global_step=global_step)
     # run by each worker when it stops: a worker still waiting for a sync token
     # after the last step (the others have stopped) gets one and stops too.
     # (The chief's queue runner closes the token queue when it stops, which
     # releases the others as well; then there is nothing left to do.)
-    release_tokens = optimizer.get_init_tokens_op(num_workers) if sync else tf.no_op()
-    with tf.name_scope("accuracy"):
-        correct_prediction = tf.equal(tf.argmax(y_conv, 1), tf.argmax(y_, 1))
-        accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
-
-    return dict(x=x, y_=y_, keep_prob=keep_prob, y_conv=y_conv, loss=cross_entropy,
-                train_step=train_step, accuracy=accuracy, global_step=global_step,
-                optimizer=optimizer, release_tokens=release_tokens)
-
-
-def evaluate(sess, model, dataset, batch_size=1000):
-    """Accuracy over a whole data set, in batches (keeps memory small)."""
-    correct = 0.0
-    for start in range(0, dataset.num_examples, batch_size):
-        images = dataset.images[start:start + batch_size]
-        labels = dataset.labels[start:start + batch_size]
-        acc = sess.run(model["accuracy"], feed_dict={model["x"]: images, model["y_"]: labels,
-                                                     model["keep_prob"]: 1.0})
-        correct += acc * len(images)
-    return correct / dataset.num_examples
+    model["release_tokens"] = optimizer.get_init_tokens_op(num_workers) if sync else tf.no_op()
+    tf.summary.scalar("train/loss", model["loss"])
+    tf.summary.scalar("train/accuracy", model["accuracy"])
+    tf.summary.scalar("train/learning_rate", tf.constant(learning_rate))
+    model.update(global_step=global_step, optimizer=optimizer,
+                 summaries=tf.summary.merge_all(), weights_finite=checkpoints.weights_finite())
+    return model
 
 
 # ---------------------------------------------------------------- the cluster
@@ -213,9 +162,29 @@ def start_server(cluster, args):
         return tf.train.Server(cluster, job_name=args.job_name, task_index=args.task_index)
     except (tf.errors.UnknownError, tf.errors.InvalidArgumentError) as exc:
         raise cli.UserError("cannot start the %s %d server on %s (%s); is the port in use by "
-                            "another process? pick a free port in --%s_hosts"
-                            % (args.job_name, args.task_index, address,
-                               exc.message.splitlines()[0], args.job_name))
+                            "another process? pick a free port in --%s_hosts (the launcher: "
+                            "--ports)" % (args.job_name, args.task_index, address,
+                                          exc.message.splitlines()[0], args.job_name))
+
+
+def wait_for_ps(ps_hosts, name, max_wait_secs):
+    """Return once every ps accepts connections; else exit 2 naming the one that does not.
+
+    (TensorFlow itself would wait for an unreachable ps forever.)
+    """
+    deadline = time.time() + max_wait_secs
+    for address in ps_hosts:
+        host, port = address.rsplit(":", 1)
+        while True:
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), timeout=2).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise cli.UserError("%s: the ps at %s is unreachable (no answer within "
+                                        "--max_wait_secs %d s); start it, or check --ps_hosts"
+                                        % (name, address, max_wait_secs))
+                time.sleep(0.5)
 
 
 def wait_for_chief(server, config, name, max_wait_secs):
@@ -226,16 +195,19 @@ def wait_for_chief(server, config, name, max_wait_secs):
     """
     not_ready = tf.report_uninitialized_variables(tf.global_variables())
     deadline = time.time() + max_wait_secs
+    poll = tf.RunOptions(timeout_in_ms=5000)
     with tf.Session(server.target, config=config) as sess:
         while True:
             try:
-                if len(sess.run(not_ready)) == 0:
+                if len(sess.run(not_ready, options=poll)) == 0:
                     return
-            except (tf.errors.UnavailableError, tf.errors.AbortedError):
+            except (tf.errors.UnavailableError, tf.errors.AbortedError,
+                    tf.errors.DeadlineExceededError):
                 pass  # a ps is not up (yet)
             if time.time() > deadline:
-                raise cli.UserError("%s: the chief (worker 0) did not initialize the model within "
-                                    "%d s; start it, or raise --max_wait_secs" % (name, max_wait_secs))
+                raise cli.UserError("%s: the chief (worker 0) did not initialize the model "
+                                    "within %d s; start it, or raise --max_wait_secs"
+                                    % (name, max_wait_secs))
             time.sleep(1.0)
 
 
@@ -272,10 +244,14 @@ def main(argv=None):
     is_chief = args.task_index == 0
     mnist = input_data.read_data_sets(args.data_dir, one_hot=True,
                                       seed=args.seed + args.task_index)
+    if args.batch_size > mnist.train.num_examples:
+        raise cli.UserError("--batch_size %d is larger than the %d training images in %s"
+                            % (args.batch_size, mnist.train.num_examples, args.data_dir))
     server = start_server(cluster, args)
     print("%s%s: %s training on %d examples of %s, cluster %d ps + %d workers"
           % (name, " (chief)" if is_chief else "", "sync" if args.sync else "async",
              mnist.train.num_examples, args.data_dir, len(args.ps_list), num_workers), flush=True)
+    device = announce_device()
 
     tf.set_random_seed(args.seed + args.task_index)
     # variables go round-robin onto the ps tasks, every other op stays on this worker
@@ -286,49 +262,14 @@ def main(argv=None):
     # talk only to the ps and to ourselves: a worker never waits for the other workers
     config = session_config()
     config.device_filters.extend(["/job:ps", "/job:worker/task:%d" % args.task_index])
-
-    hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
-    if args.sync:
-        hooks.append(model["optimizer"].make_session_run_hook(is_chief))
-        quiet_cancelled_threads()
+    wait_for_ps(args.ps_list, name, args.max_wait_secs)
     if is_chief:
-        latest = tf.train.latest_checkpoint(args.checkpoint_dir)
-        print("%s: %s" % (name, "restoring %s" % latest if latest else
-                          "initializing the variables (no checkpoint in %s)" % args.checkpoint_dir),
-              flush=True)
+        prepare_restore(args, name)
     else:
         wait_for_chief(server, config, name, args.max_wait_secs)
 
-    history = []
-    local_step = 0
-    with tf.train.MonitoredTrainingSession(
-            master=server.target, is_chief=is_chief, checkpoint_dir=args.checkpoint_dir,
-            save_checkpoint_steps=args.save_every, save_checkpoint_secs=None,
-            save_summaries_steps=None, save_summaries_secs=None, log_step_count_steps=0,
-            hooks=hooks, config=config, max_wait_secs=args.max_wait_secs,
-            stop_grace_period_secs=5) as sess:
-        start_step = int(sess.run(model["global_step"]))
-        print("%s: starting at global step %d" % (name, start_step), flush=True)
-        if start_step >= args.steps:
-            print("%s: the model is already at global step %d >= --steps %d; nothing to train "
-                  "(raise --steps, or use a new --checkpoint_dir)" % (name, start_step, args.steps))
-        progress = cli.Progress(total=args.steps, unit="global steps", initial=start_step,
-                                prefix="%s: global " % name)
-        step = start_step
-        while not sess.should_stop():
-            batch = mnist.train.next_batch(args.batch_size)
-            _, step, loss, acc = sess.run(
-                [model["train_step"], model["global_step"], model["loss"], model["accuracy"]],
-                feed_dict={model["x"]: batch[0], model["y_"]: batch[1],
-                           model["keep_prob"]: args.keep_prob})
-            step = int(step)
-            local_step += 1
-            if local_step % args.log_every == 0:
-                progress.update(step, local_step=local_step, loss=float(loss),
-                                batch_accuracy=float(acc))
-                history.append({"global_step": step, "local_step": local_step,
-                                "loss": float(loss), "batch_accuracy": float(acc)})
-        train_seconds = progress.elapsed()
+    start_step, step, local_step, train_seconds, history = train_loop(
+        args, model, mnist, server, config, name, is_chief, num_workers)
     if args.sync:
         with tf.Session(server.target, config=config) as sess:
             try:
@@ -344,14 +285,86 @@ def main(argv=None):
     # the chief evaluates the trained variables, which still live on the ps
     with tf.Session(server.target, config=config) as sess:
         final_step = int(sess.run(model["global_step"]))
-        validation_accuracy = evaluate(sess, model, mnist.validation)
-        test_accuracy = evaluate(sess, model, mnist.test)
+        validation_accuracy = train.evaluate(sess, model, mnist.validation)
+        test_accuracy = train.evaluate(sess, model, mnist.test)
     print("%s: global step %d, validation accuracy %g" % (name, final_step, validation_accuracy))
     print("%s: test accuracy %g" % (name, test_accuracy), flush=True)
+    if args.json:
+        cli.write_json(args.json, result_record(
+            args, mnist, start_step, final_step, local_step, train_seconds, validation_accuracy,
+            test_accuracy, device, history))
+        cli.wrote(args.json)
+    return 0
+
+
+def prepare_restore(args, name):
+    """The chief: check the checkpoint it will restore (or point it at --restore_from)."""
+    if args.restore_from:
+        checkpoints.latest_intact(args.checkpoint_dir, args.restore_from)
+        tf.train.update_checkpoint_state(args.checkpoint_dir, args.restore_from)
+    latest = (checkpoints.latest_intact(args.checkpoint_dir)
+              if checkpoints.checkpoint_paths(args.checkpoint_dir) else None)
+    print("%s: %s" % (name, "restoring %s" % latest if latest else
+                      "initializing the variables (no checkpoint in %s)" % args.checkpoint_dir),
+          flush=True)
+
+
+def train_loop(args, model, mnist, server, config, name, is_chief, num_workers):
+    """Train until the global step reaches --steps; returns the counters and the history."""
+    fix = "lower --learning_rate (now %g)" % args.learning_rate
+    hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
+    if args.sync:
+        hooks.append(model["optimizer"].make_session_run_hook(is_chief))
+        quiet_cancelled_threads()
+    scaffold = tf.train.Scaffold()
+    saver_hook = tf.train.CheckpointSaverHook(
+        args.checkpoint_dir, save_steps=args.save_every, scaffold=scaffold,
+        listeners=[checkpoints.FiniteWeightsListener(model["weights_finite"], fix)])
+    history, local_step = [], 0
+    with tf.train.MonitoredTrainingSession(
+            master=server.target, is_chief=is_chief, checkpoint_dir=args.checkpoint_dir,
+            scaffold=scaffold, save_checkpoint_steps=None, save_checkpoint_secs=None,
+            save_summaries_steps=None, save_summaries_secs=None, log_step_count_steps=0,
+            hooks=hooks, chief_only_hooks=[saver_hook], config=config,
+            max_wait_secs=args.max_wait_secs, stop_grace_period_secs=5) as sess:
+        start_step = step = int(sess.run(model["global_step"]))
+        print("%s: starting at global step %d" % (name, start_step), flush=True)
+        if start_step >= args.steps:
+            print("%s: the model is already at global step %d >= --steps %d; nothing to train "
+                  "(raise --steps, or use a new --checkpoint_dir)" % (name, start_step, args.steps))
+        writer = tf.summary.FileWriterCache.get(args.checkpoint_dir) if is_chief else None
+        progress = cli.Progress(total=args.steps, unit="global steps", initial=start_step,
+                                prefix="%s: global " % name)
+        while not sess.should_stop():
+            batch = mnist.train.next_batch(args.batch_size)
+            log = (local_step + 1) % args.log_every == 0
+            fetches = [model["train_step"], model["global_step"], model["loss"],
+                       model["accuracy"]] + ([model["summaries"]] if log and writer else [])
+            values = sess.run(fetches, feed_dict={model["x"]: batch[0], model["y_"]: batch[1],
+                                                  model["keep_prob"]: args.keep_prob})
+            step, loss, acc = int(values[1]), float(values[2]), float(values[3])
+            checkpoints.check_finite(loss, step, fix)
+            local_step += 1
+            if log:
+                if writer:
+                    writer.add_summary(values[4], step)
+                progress.update(step, local_step=local_step, loss=loss, batch_accuracy=acc)
+                history.append({"global_step": step, "local_step": local_step,
+                                "loss": loss, "batch_accuracy": acc})
+        if writer:
+            writer.flush()
+        train_seconds = progress.elapsed()
+    return start_step, step, local_step, train_seconds, history
+
+
+def result_record(args, mnist, start_step, final_step, local_step, train_seconds,
+                  validation_accuracy, test_accuracy, device, history):
+    """The chief's JSON record of a run."""
+    num_workers = len(args.worker_list)
     global_steps_per_second = (final_step - start_step) / train_seconds if train_seconds else None
     images_per_step = args.batch_size * (num_workers if args.sync else 1)
-    result = {
-        "model": "mnist_cnn_distributed",
+    return {
+        "model": NAME,
         "mode": "sync" if args.sync else "async",
         "ps_hosts": args.ps_list,
         "worker_hosts": args.worker_list,
@@ -374,14 +387,10 @@ def main(argv=None):
         if global_steps_per_second else None,
         "images_per_second": round(global_steps_per_second * images_per_step, 1)
         if global_steps_per_second else None,
-        "device": (gpu_names() or ["CPU"])[0],
+        "device": device,
         "tf_version": tf.__version__,
         "chief_history": history,
     }
-    if args.json:
-        cli.write_json(args.json, result)
-        print("%s: result written to %s" % (name, args.json), flush=True)
-    return 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import platform
 
 import numpy as np
 
-from tfcourse.compat import tf, LEGACY_LAYERS_ALIASED, NEEDS_TF_KERAS
+from tfcourse.compat import tf, LEGACY_LAYERS_ALIASED, NEEDS_TF_KERAS, session_config
 from tfcourse import cli
 
 
@@ -33,9 +33,9 @@ def versions():
     if NEEDS_TF_KERAS:
         import tf_keras
 
+        path = "patched" if LEGACY_LAYERS_ALIASED else "native"
         lines.append("tf-keras %s (legacy Keras 2 for tf.nn.rnn_cell / tf.layers; "
-                     "slim.batch_norm path %s)" % (tf_keras.__version__,
-                                                   "patched" if LEGACY_LAYERS_ALIASED else "native"))
+                     "slim.batch_norm path %s)" % (tf_keras.__version__, path))
     return lines
 
 
@@ -54,8 +54,8 @@ def matmul_on(device, n=64):
     graph = tf.Graph()
     with graph.as_default(), tf.device(device):
         product = tf.matmul(tf.constant(a), tf.constant(b))
-    config = tf.ConfigProto(allow_soft_placement=False)
-    config.gpu_options.allow_growth = True
+    config = session_config()
+    config.allow_soft_placement = False  # the product must run on ``device`` itself
     with tf.Session(graph=graph, config=config) as sess:
         got = sess.run(product)
     return float(np.max(np.abs(got - a.dot(b))))
@@ -72,7 +72,7 @@ def hello_world():
         mul = tf.multiply(a, b)
         x = tf.placeholder(tf.float32, shape=[None])
         total = tf.reduce_sum(x)
-    with tf.Session(graph=graph) as sess:
+    with tf.Session(graph=graph, config=session_config()) as sess:
         greeting = sess.run(hello).decode()
         s, m = sess.run([add, mul], feed_dict={a: 2, b: 3})
         t = sess.run(total, feed_dict={x: [1.0, 2.0, 3.0, 4.0]})
@@ -93,7 +93,7 @@ def main(argv=None):
     if gpus:
         print("GPU: %s" % "; ".join(d[2] or d[0] for d in gpus))
     else:
-        print("no GPU, running on CPU")
+        print("no GPU, running on the CPU")
 
     for name, _, _ in devices:
         try:

@@ -2,7 +2,7 @@
 
     python setup/get_data.py mnist              # -> data/mnist/train-images-idx3-ubyte.gz ...
     python setup/get_data.py ptb mnist5k        # several at once
-    python setup/get_data.py all --data-dir /somewhere/else
+    python setup/get_data.py all --data_dir /somewhere/else
     python setup/get_data.py --list
 
 Each data set is taken from its standard mirror when that answers within a
@@ -23,7 +23,7 @@ def parse_args(argv, names):
         epilog="data sets: " + "; ".join("%s: %s" % (n, m.DESCRIPTION) for n, m in names.items()))
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="data sets to fetch: %s, or all" % ", ".join(names))
-    parser.add_argument("--data-dir", "--data_dir", dest="data_dir", default=default_data_dir(),
+    parser.add_argument("--data_dir", "--data-dir", dest="data_dir", default=default_data_dir(),
                         help="root data directory (default: %(default)s, or $TFCOURSE_DATA_DIR)")
     parser.add_argument("--offline", action="store_true",
                         help="skip the standard mirrors and use the packages straight away")

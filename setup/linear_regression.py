@@ -6,16 +6,18 @@ The classic first TensorFlow example: 17 (x, y) points, two variables, a
 mean-squared-error cost and GradientDescentOptimizer, fed through
 placeholders one epoch after another.  Prints the cost every --display_step
 epochs, compares the result with the closed-form least-squares fit, draws the
-points and the fitted line into images/linear_regression.png and writes
-results/linear_regression.json.
+points and the fitted line into --plot and writes --json (by default under
+runs/linear_regression/; to record: --json results/linear_regression.json
+--plot images/linear_regression.png).
 """
 import argparse
-import os
 
 import numpy as np
 
-from tfcourse.compat import tf
-from tfcourse import cli, IMAGES_DIR, RESULTS_DIR
+from tfcourse.compat import tf, session_config
+from tfcourse import checkpoints, cli
+
+NAME = "linear_regression"
 
 train_X = np.asarray([3.3, 4.4, 5.5, 6.71, 6.93, 4.168, 9.779, 6.182, 7.59, 2.167,
                       7.042, 10.791, 5.313, 7.997, 5.654, 9.27, 3.1], dtype=np.float32)
@@ -26,15 +28,15 @@ train_Y = np.asarray([1.7, 2.76, 2.09, 3.19, 1.694, 1.573, 3.366, 2.596, 2.53, 1
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--learning_rate", type=float, default=0.01)
+    parser.add_argument("--learning_rate", type=cli.finite_float, default=0.01)
     parser.add_argument("--epochs", type=int, default=1000)
     parser.add_argument("--display_step", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=os.path.join(RESULTS_DIR, "linear_regression.json"))
-    parser.add_argument("--plot", default=os.path.join(IMAGES_DIR, "linear_regression.png"))
+    cli.add_output_flags(parser, NAME)
     args = parser.parse_args(argv)
     for name in ("learning_rate", "epochs", "display_step"):
         cli.check_positive("--" + name, getattr(args, name))
+    cli.check_outputs(args, "--json", "--plot")
     return args
 
 
@@ -53,16 +55,20 @@ def main(argv=None):
         cost = tf.reduce_sum(tf.pow(pred - Y, 2)) / (2 * n_samples)
     optimizer = tf.train.GradientDescentOptimizer(args.learning_rate).minimize(cost)
 
-    with tf.Session() as sess:
+    with tf.Session(config=session_config()) as sess:
         sess.run(tf.global_variables_initializer())
         for epoch in range(args.epochs):
             for (x, y) in zip(train_X, train_Y):
                 sess.run(optimizer, feed_dict={X: x, Y: y})
             if (epoch + 1) % args.display_step == 0:
                 c = sess.run(cost, feed_dict={X: train_X, Y: train_Y})
+                checkpoints.check_finite(c, epoch + 1, "lower --learning_rate (now %g)"
+                                         % args.learning_rate)
                 print("Epoch: %04d cost= %.9f W= %.6f b= %.6f" % (epoch + 1, c, sess.run(W),
                                                                    sess.run(b)))
         training_cost, w_fit, b_fit = sess.run([cost, W, b], feed_dict={X: train_X, Y: train_Y})
+        checkpoints.check_finite(training_cost, args.epochs, "lower --learning_rate (now %g)"
+                                 % args.learning_rate)
 
     w_ls, b_ls = np.polyfit(train_X, train_Y, 1)
     ls_cost = float(np.sum((w_ls * train_X + b_ls - train_Y) ** 2) / (2 * len(train_X)))
@@ -75,6 +81,7 @@ def main(argv=None):
                                    "cost": float(training_cost), "least_squares_W": float(w_ls),
                                    "least_squares_b": float(b_ls), "least_squares_cost": ls_cost,
                                    "epochs": args.epochs, "learning_rate": args.learning_rate})
+        cli.wrote(args.json)
     if args.plot:
         plt = cli.pyplot()
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -86,7 +93,7 @@ def main(argv=None):
         ax.set_title("Linear regression by gradient descent")
         ax.legend()
         cli.save_figure(fig, args.plot)
-        print("fitted line drawn in %s" % args.plot)
+        cli.wrote(args.plot)
     return 0
 
 

@@ -5,27 +5,31 @@
 
 y = softmax(x W + b) with W and b initialised to zero, cross-entropy loss and
 GradientDescentOptimizer(0.5), 1000 steps of 100 images, as in the book.
-Writes results/softmax_regression.json.
+Writes --json (default runs/softmax_regression/softmax_regression.json; to
+record: --json results/softmax_regression.json).
 """
 import argparse
 import os
 
-from tfcourse.compat import tf
-from tfcourse import cli, default_data_dir, input_data, RESULTS_DIR
+from tfcourse.compat import tf, session_config
+from tfcourse import checkpoints, cli, input_data
+
+NAME = "softmax_regression"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data_dir", default=default_data_dir("mnist"))
+    cli.add_data_dir(parser, "mnist")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch_size", type=int, default=100)
-    parser.add_argument("--learning_rate", type=float, default=0.5)
+    parser.add_argument("--learning_rate", type=cli.finite_float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=os.path.join(RESULTS_DIR, "softmax_regression.json"))
+    cli.add_output_flags(parser, NAME, plot=False)
     args = parser.parse_args(argv)
     for name in ("steps", "batch_size", "learning_rate"):
         cli.check_positive("--" + name, getattr(args, name))
+    cli.check_outputs(args, "--json")
     return args
 
 
@@ -35,8 +39,11 @@ def main(argv=None):
     print(mnist.train.images.shape, mnist.train.labels.shape)
     print(mnist.test.images.shape, mnist.test.labels.shape)
     print(mnist.validation.images.shape, mnist.validation.labels.shape)
+    if args.batch_size > mnist.train.num_examples:
+        raise cli.UserError("--batch_size %d is larger than the %d training images in %s"
+                            % (args.batch_size, mnist.train.num_examples, args.data_dir))
 
-    sess = tf.InteractiveSession()
+    sess = tf.InteractiveSession(config=session_config())
     x = tf.placeholder(tf.float32, [None, 784])
     W = tf.Variable(tf.zeros([784, 10]))
     b = tf.Variable(tf.zeros([10]))
@@ -53,6 +60,7 @@ def main(argv=None):
     for i in range(args.steps):
         batch_xs, batch_ys = mnist.train.next_batch(args.batch_size)
         _, loss = sess.run([train_step, cross_entropy], feed_dict={x: batch_xs, y_: batch_ys})
+        checkpoints.check_finite(loss, i, "lower --learning_rate (now %g)" % args.learning_rate)
         if (i + 1) % max(args.steps // 10, 1) == 0:
             progress.update(i + 1, loss=float(loss))
 
@@ -66,6 +74,7 @@ def main(argv=None):
                                    "steps": args.steps, "batch_size": args.batch_size,
                                    "data_dir": os.path.abspath(args.data_dir),
                                    "report_test_accuracy_about": 0.92})
+        cli.wrote(args.json)
     return 0
 
 

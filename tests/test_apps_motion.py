@@ -2,16 +2,12 @@
 import csv
 import json
 import os
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from tfcourse import REPO_ROOT
-
-sys.path.insert(0, os.path.join(REPO_ROOT, "apps", "motion_detection"))
-import detect  # noqa: E402
+from tfcourse import REPO_ROOT, motion
 
 DETECT = "apps/motion_detection/detect.py"
 RECOGNIZE = "apps/motion_recognition/recognize.py"
@@ -46,10 +42,10 @@ def test_motion_in_real_clip_none_in_static(method, vtest_frames, run_script, tm
     moving = write_clip(tmp_path / "moving.avi", vtest_frames[:30])
     static = write_clip(tmp_path / "static.avi", [vtest_frames[0]] * 30)
     for clip, name in ((moving, "moving"), (static, "static")):
-        run_script(DETECT, "--input", clip, "--method", method, "--no-display",
+        run_script(DETECT, "--input", clip, "--method", method, "--no_display",
                    "--output", tmp_path / (name + ".mp4"), "--images_dir", tmp_path / "img",
                    "--save_frames", "20", "--csv", tmp_path / (name + ".csv"),
-                   "--result", tmp_path / (name + ".json"))
+                   "--json", tmp_path / (name + ".json"))
     moving_result = json.loads((tmp_path / "moving.json").read_text())
     static_result = json.loads((tmp_path / "static.json").read_text())
     assert moving_result["frames"] == 30
@@ -71,17 +67,17 @@ def test_find_boxes_unit():
     mask = np.zeros((100, 200), np.uint8)
     mask[10:40, 20:50] = 255
     mask[60:62, 150:152] = 255  # speckle, below min_area
-    assert detect.find_boxes(mask, min_area=50) == [(20, 10, 50, 40)]
-    assert detect.find_boxes(detect.clean_mask(np.zeros_like(mask))) == []
+    assert motion.find_boxes(mask, min_area=50) == [(20, 10, 50, 40)]
+    assert motion.find_boxes(motion.clean_mask(np.zeros_like(mask))) == []
 
 
 def test_detect_bad_inputs(run_script, tmp_path):
-    proc = run_script(DETECT, "--input", tmp_path / "missing.avi", "--no-display", check=False)
+    proc = run_script(DETECT, "--input", tmp_path / "missing.avi", "--no_display", check=False)
     assert proc.returncode == 2 and "not found" in proc.stderr
     (tmp_path / "junk.avi").write_bytes(os.urandom(5000))
     (tmp_path / "empty.avi").write_bytes(b"")
     for name in ("junk.avi", "empty.avi"):
-        proc = run_script(DETECT, "--input", tmp_path / name, "--no-display", check=False)
+        proc = run_script(DETECT, "--input", tmp_path / name, "--no_display", check=False)
         assert proc.returncode == 2 and "cannot read a frame" in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
 
@@ -91,9 +87,9 @@ def test_recognition_finds_persons(fetch, vtest_frames, run_script, tmp_path):
     clip = write_clip(tmp_path / "clip.avi", vtest_frames[:20])
     run_script(RECOGNIZE, "--input", clip, "--model",
                os.path.join(model_dir, "frozen_inference_graph.pb"), "--warmup", 5,
-               "--no-display", "--output", tmp_path / "out.avi", "--images_dir",
+               "--no_display", "--output", tmp_path / "out.avi", "--images_dir",
                tmp_path / "img", "--save_frames", "15", "--csv", tmp_path / "tracks.csv",
-               "--result", tmp_path / "r.json")
+               "--json", tmp_path / "r.json")
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["labels"] == {"1": "person"}
     with open(tmp_path / "tracks.csv") as f:
@@ -112,10 +108,10 @@ def test_recognition_finds_persons(fetch, vtest_frames, run_script, tmp_path):
 def test_recognition_single_real_frame_without_motion_filter(fetch, vtest_frames, run_script,
                                                              tmp_path):
     clip = write_clip(tmp_path / "one.avi", [vtest_frames[0]])
-    run_script(RECOGNIZE, "--input", clip, "--no_motion_filter", "--no-display",
+    run_script(RECOGNIZE, "--input", clip, "--no_motion_filter", "--no_display",
                "--model", os.path.join(fetch("ssdlite"), "frozen_inference_graph.pb"),
                "--output", "", "--save_frames", "", "--csv", tmp_path / "t.csv",
-               "--result", tmp_path / "r.json")
+               "--json", tmp_path / "r.json")
     with open(tmp_path / "t.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) >= 2 and all(float(r["score"]) >= 0.5 for r in rows)
@@ -128,15 +124,14 @@ def test_recognition_bad_model(fetch, vtest_frames, run_script, tmp_path):
     cases = [(tmp_path / "missing.pb", "not found"),
              (tmp_path / "bad.pb", "not a frozen TensorFlow graph")]
     for model, message in cases:
-        proc = run_script(RECOGNIZE, "--input", clip, "--model", model, "--no-display",
-                          "--output", "", "--result", "", "--csv", "", check=False)
+        proc = run_script(RECOGNIZE, "--input", clip, "--model", model, "--no_display",
+                          "--output", "", "--json", "", "--csv", "", check=False)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-1000:]
         assert "Traceback" not in proc.stderr
 
 
-def test_iou_tracker_unit():
-    sys.path.insert(0, os.path.join(REPO_ROOT, "apps", "motion_recognition"))
-    from tfcourse.compat import tf  # noqa: F401  (recognize imports it first anyway)
+def test_iou_tracker_unit(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "apps", "motion_recognition"))
     import recognize
 
     tracker = recognize.IouTracker(min_iou=0.3, max_missed=1)

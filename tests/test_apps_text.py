@@ -14,8 +14,8 @@ def mr_run(fetch, run_script, tmp_path_factory):
     out = tmp_path_factory.mktemp("textcnn_mr")
     proc = run_script(TRAIN, "--dataset", "mr", "--data_dir", fetch("mr"), "--num_epochs", 6,
                       "--evaluate_every", 25,
-                      "--checkpoint_dir", out / "ckpt", "--summary_dir", out / "runs",
-                      "--result", out / "result.json", "--figure", out / "curve.png")
+                      "--checkpoint_dir", out / "ckpt",
+                      "--json", out / "result.json", "--plot", out / "curve.png")
     return out, proc
 
 
@@ -29,7 +29,7 @@ def test_textcnn_mr_beats_chance(mr_run):
     losses = result["curve"]["train_loss"]
     assert losses[-1] < 0.8 * losses[0]
     assert (out / "curve.png").stat().st_size > 10000
-    assert os.listdir(out / "runs" / "train") and os.listdir(out / "runs" / "dev")
+    assert os.listdir(out / "ckpt" / "train") and os.listdir(out / "ckpt" / "dev")
     assert "dev_acc" in proc.stdout and "ETA" in proc.stdout
 
 
@@ -46,7 +46,9 @@ def test_predict_round_trips_checkpoint(mr_run, run_script):
         assert abs(sum(p["probabilities"].values()) - 1) < 1e-4
         assert p["probability"] >= 0.5
     assert pred[0]["probabilities"]["positive"] > pred[1]["probabilities"]["positive"]
-    assert len(proc.stdout.strip().splitlines()) == 2
+    assert [line for line in proc.stdout.strip().splitlines()
+            if not line.startswith("wrote ")] == proc.stdout.strip().splitlines()[:2]
+    assert proc.stdout.strip().splitlines()[2] == "wrote %s" % (out / "pred.json")
 
 
 def test_textcnn_chinese_characters(fetch, run_script, tmp_path):
@@ -54,8 +56,8 @@ def test_textcnn_chinese_characters(fetch, run_script, tmp_path):
     proc = run_script(TRAIN, "--dataset", "chnsenti", "--data_dir", fetch("chnsenti"),
                       "--limit", 5000, "--num_epochs", 3, "--max_len", 60,
                       "--embedding_dim", 64, "--num_filters", 64, "--evaluate_every", 25,
-                      "--checkpoint_dir", tmp_path / "ckpt", "--summary_dir", tmp_path / "runs",
-                      "--result", tmp_path / "r.json", "--figure", tmp_path / "c.png")
+                      "--checkpoint_dir", tmp_path / "ckpt",
+                      "--json", tmp_path / "r.json", "--plot", tmp_path / "c.png")
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["tokens"] == "char" and result["sizes"]["train"] == 4000
     # seeds 0, 1, 2 reached 74.4%, 73.6%, 77.4% dev accuracy here (chance 50%)
@@ -85,18 +87,16 @@ def test_predict_missing_checkpoint(run_script, tmp_path):
 
 
 def test_train_missing_data(run_script, tmp_path):
-    proc = run_script(TRAIN, "--data_dir", tmp_path, "--result", tmp_path / "r.json",
+    proc = run_script(TRAIN, "--data_dir", tmp_path, "--json", tmp_path / "r.json",
                       check=False)
     assert proc.returncode == 2
     assert "setup/get_data.py mr" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_tokenize():
-    import sys
-
+def test_tokenize(monkeypatch):
     from tfcourse import REPO_ROOT
 
-    sys.path.insert(0, os.path.join(REPO_ROOT, "apps", "text_classification"))
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "apps", "text_classification"))
     import text_data
 
     assert text_data.tokenize("It's GREAT, isn't it?", "word") == \

@@ -1,5 +1,8 @@
-"""The compatibility module: TF1 graph mode, slim.batch_norm, rnn_cell, tf.layers, contrib replacements."""
+"""The compatibility module: TF1 graph mode, slim.batch_norm, rnn_cell, tf.layers, contrib
+replacements, quiet start-up and the device line."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +14,6 @@ from tfcourse.compat import tf, slim
 def test_graph_mode_and_legacy_keras_env():
     assert os.environ["TF_USE_LEGACY_KERAS"] == "1"
     assert not tf.executing_eagerly()
-    assert tf.placeholder is not None and tf.Session is not None
     # it is the v1 API: placeholders exist and build symbolic tensors
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 3])
@@ -63,7 +65,7 @@ def test_sequence_loss_by_example_matches_manual_cross_entropy():
     logits_np = rng.randn(3, 2, 5).astype(np.float32)  # steps, batch, vocab
     targets_np = rng.randint(0, 5, size=(3, 2))
     with tf.Graph().as_default():
-        logits = [tf.constant(l) for l in logits_np]
+        logits = [tf.constant(step) for step in logits_np]
         targets = [tf.constant(t, dtype=tf.int32) for t in targets_np]
         weights = [tf.ones([2]) for _ in range(3)]
         loss = compat.sequence_loss_by_example(logits, targets, weights)
@@ -95,5 +97,24 @@ def test_legacy_layers_alias_is_importable():
     assert hasattr(module, "BatchNormalization")
 
 
-def test_gpu_names_is_a_list():
-    assert isinstance(compat.gpu_names(), list)
+def test_announce_device_prints_one_line_once(monkeypatch, capsys):
+    monkeypatch.setattr(compat, "_ANNOUNCED", [])
+    monkeypatch.setattr(compat, "gpu_names", lambda: [])
+    assert compat.announce_device() == "CPU"
+    assert compat.announce_device() == "CPU"
+    assert capsys.readouterr().out == "no GPU, running on the CPU\n"
+    monkeypatch.setattr(compat, "_ANNOUNCED", [])
+    monkeypatch.setattr(compat, "gpu_names", lambda: ["NVIDIA GeForce RTX 2070"])
+    assert compat.announce_device() == "NVIDIA GeForce RTX 2070"
+    assert capsys.readouterr().out == "GPU: NVIDIA GeForce RTX 2070\n"
+
+
+def test_start_up_is_silent_on_stderr():
+    """No absl / cpu_feature_guard / cuInit lines: a session run prints nothing to stderr."""
+    code = ("from tfcourse.compat import tf\n"
+            "with tf.Session() as s: print(s.run(tf.constant(41) + 1))\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "42"
+    assert proc.stderr == "", proc.stderr

@@ -17,14 +17,14 @@ def test_registry_lists_the_mnist_sets():
 def test_fetch_is_idempotent_and_list_shows_it(fetch, run_script):
     directory = fetch("mnist5k")
     data_root = os.path.dirname(directory)
-    proc = run_script("setup/get_data.py", "mnist5k", "--data-dir", data_root)
+    proc = run_script("setup/get_data.py", "mnist5k", "--data_dir", data_root)
     assert "already" in proc.stdout
-    listing = run_script("setup/get_data.py", "--list", "--data-dir", data_root).stdout
+    listing = run_script("setup/get_data.py", "--list", "--data_dir", data_root).stdout
     assert any(line.startswith("mnist5k") and "present" in line for line in listing.splitlines())
 
 
 def test_fresh_fetch_of_the_subset(tmp_path, run_script):
-    proc = run_script("setup/get_data.py", "mnist5k", "--data-dir", tmp_path, "--offline")
+    proc = run_script("setup/get_data.py", "mnist5k", "--data_dir", tmp_path, "--offline")
     assert "4000 train / 1000 test" in proc.stdout
     assert sorted(os.listdir(str(tmp_path / "mnist5k"))) == sorted(n + ".gz" for n in mnist5k.NAMES)
     assert [p for p in os.listdir(str(tmp_path)) if p.startswith(".staging")] == []
@@ -56,8 +56,8 @@ def test_failed_download_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_unwritable_data_dir_is_a_clear_error(run_script, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    proc = run_script("setup/get_data.py", "mnist5k", "--data-dir", blocker / "sub", check=False)
-    assert proc.returncode == 2 and "pass another --data-dir" in proc.stderr
+    proc = run_script("setup/get_data.py", "mnist5k", "--data_dir", blocker / "sub", check=False)
+    assert proc.returncode == 2 and "pass another --data_dir" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -1,5 +1,4 @@
 """lstm_ptb/: the PTB reader, the ptb fetcher and the LSTM language model (CPU, test config)."""
-import importlib.util
 import json
 import os
 import re
@@ -9,19 +8,18 @@ import pytest
 
 from tfcourse import REPO_ROOT
 from tfcourse.cli import UserError
+from tfcourse.datasets import source_label
 
 SCRIPT = "lstm_ptb/train.py"
 PROGRESS_LINE = re.compile(r"^(\d\.\d{3}) perplexity: (\d+\.\d{3}) speed: (\d+) wps$", re.M)
 
 
-def _load(name, relpath):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO_ROOT, relpath))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def reader(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "lstm_ptb"))
+    import reader
 
-
-reader = _load("lstm_ptb_reader", "lstm_ptb/reader.py")
+    return reader
 
 # three real PTB training sentences (Mikolov's ptb.train.txt, lines 2-4, shortened)
 TRAIN = (" pierre <unk> N years old will join the board as a nonexecutive director nov. N \n"
@@ -40,30 +38,30 @@ def tiny_corpus(tmp_path):
 
 
 # ---------------------------------------------------------------- reader
-def test_reader_words_and_vocabulary_order(tiny_corpus):
+def test_reader_words_and_vocabulary_order(reader, tiny_corpus):
     words = reader._read_words(os.path.join(tiny_corpus, "ptb.train.txt"))
     assert words[:3] == ["pierre", "<unk>", "N"]
     assert words.count("<eos>") == 3 and words[-1] == "<eos>"
-    vocab = reader.word_to_id(tiny_corpus)
+    vocab = reader.build_vocab(os.path.join(tiny_corpus, "ptb.train.txt"))
     # by (-count, word): <unk> x4, then N / <eos> x3 (alphabetical), then the x2 words
     assert [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])][:5] == [
         "<unk>", "<eos>", "N", "chairman", "of"]
     assert sorted(vocab.values()) == list(range(len(vocab)))
 
 
-def test_reader_raw_data_ids(tiny_corpus):
+def test_reader_raw_data_ids(reader, tiny_corpus):
     train, valid, test, vocabulary = reader.ptb_raw_data(tiny_corpus)
-    vocab = reader.word_to_id(tiny_corpus)
+    vocab = reader.build_vocab(os.path.join(tiny_corpus, "ptb.train.txt"))
     assert vocabulary == len(vocab) == len(set(TRAIN.split())) + 1  # + <eos>
     assert len(train) == len(TRAIN.split()) + 3
     assert valid == [vocab[w] for w in "the dutch publishing group is old <eos>".split()]
     assert test == [vocab[w] for w in "mr. <unk> will join the board <eos>".split()]
-    assert reader.corpus_label(tiny_corpus).endswith("(no SOURCE.txt label)")
+    assert source_label(tiny_corpus) is None
 
 
 @pytest.mark.parametrize("n, batch_size, num_steps", [(40, 2, 3), (41, 4, 2), (1000, 20, 20),
                                                       (929589, 20, 35)])
-def test_epoch_size_formula_and_iterator(n, batch_size, num_steps):
+def test_epoch_size_formula_and_iterator(reader, n, batch_size, num_steps):
     data = np.arange(n) % 9973
     expected = ((n // batch_size) - 1) // num_steps
     assert reader.epoch_size(n, batch_size, num_steps) == expected
@@ -78,7 +76,7 @@ def test_epoch_size_formula_and_iterator(n, batch_size, num_steps):
         np.testing.assert_array_equal(x[:, 0], np.arange(batch_size) * batch_len + i * num_steps)
 
 
-def test_iterator_on_real_text(tiny_corpus):
+def test_iterator_on_real_text(reader, tiny_corpus):
     train, _, _, _ = reader.ptb_raw_data(tiny_corpus)
     assert len(train) == 42  # 39 words and 3 <eos>
     batches = list(reader.ptb_iterator(train, 2, 5))
@@ -91,7 +89,7 @@ def test_iterator_on_real_text(tiny_corpus):
         list(reader.ptb_iterator(train, 20, 20))
 
 
-def test_reader_errors_name_the_fetch_command(tmp_path, tiny_corpus):
+def test_reader_errors_name_the_fetch_command(reader, tmp_path, tiny_corpus):
     with pytest.raises(UserError, match=r"does not exist.*python setup/get_data.py ptb"):
         reader.ptb_raw_data(str(tmp_path / "nowhere"))
     os.remove(os.path.join(tiny_corpus, "ptb.test.txt"))
@@ -158,22 +156,22 @@ def test_fetch_builds_ptb_format_files(fetch):
 
 # ---------------------------------------------------------------- training
 @pytest.fixture(scope="module")
-def test_config_run(fetch, run_script, tmp_path_factory):
+def ptb_test_run(fetch, run_script, tmp_path_factory):
     """Two epochs of the tiny test config, with checkpoints, JSON and plot in a temp folder."""
     data_path = fetch("ptb")
     out = tmp_path_factory.mktemp("ptb_test")
     paths = {"save": str(out / "ckpt"), "json": str(out / "ptb_test.json"),
              "plot": str(out / "ptb_test.png")}
-    proc = run_script(SCRIPT, "--model", "test", "--data_path", data_path, "--max_max_epoch", 2,
-                      "--save_path", paths["save"], "--json", paths["json"],
+    proc = run_script(SCRIPT, "--model", "test", "--data_dir", data_path, "--max_max_epoch", 2,
+                      "--checkpoint_dir", paths["save"], "--json", paths["json"],
                       "--plot", paths["plot"])
     with open(paths["json"]) as f:
         result = json.load(f)
     return data_path, paths, proc.stdout, result
 
 
-def test_test_config_trains_and_perplexity_falls(test_config_run):
-    _, paths, stdout, result = test_config_run
+def test_test_config_trains_and_perplexity_falls(ptb_test_run):
+    _, paths, stdout, result = ptb_test_run
     assert "Epoch: 1 Learning rate: 1.000" in stdout and "Epoch: 2 Learning rate: 0.500" in stdout
     progress = PROGRESS_LINE.findall(stdout)
     assert len(progress) >= 16  # about ten a training epoch
@@ -195,10 +193,10 @@ def test_test_config_trains_and_perplexity_falls(test_config_run):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def test_checkpoint_holds_one_shared_set_of_weights(test_config_run):
+def test_checkpoint_holds_one_shared_set_of_weights(ptb_test_run):
     from tfcourse.compat import tf
 
-    _, paths, _, _ = test_config_run
+    _, paths, _, _ = ptb_test_run
     latest = tf.train.latest_checkpoint(paths["save"])
     assert latest.endswith("model.ckpt-2")
     names = {name for name, _ in tf.train.list_variables(latest)}
@@ -212,9 +210,9 @@ def test_checkpoint_holds_one_shared_set_of_weights(test_config_run):
     assert "epochs_done" in names
 
 
-def test_restore_gives_same_valid_perplexity_and_resumes(test_config_run, run_script, tmp_path):
-    data_path, paths, _, result = test_config_run
-    common = ["--model", "test", "--data_path", data_path, "--save_path", paths["save"],
+def test_restore_gives_same_valid_perplexity_and_resumes(ptb_test_run, run_script, tmp_path):
+    data_path, paths, _, result = ptb_test_run
+    common = ["--model", "test", "--data_dir", data_path, "--checkpoint_dir", paths["save"],
               "--restore", "--plot", ""]
     proc = run_script(SCRIPT, *common, "--max_max_epoch", 2, "--json", str(tmp_path / "r.json"))
     restored = float(re.search(r"Restored .*model\.ckpt-2 \(epoch 2\) Valid Perplexity: "
@@ -233,8 +231,8 @@ def test_restore_gives_same_valid_perplexity_and_resumes(test_config_run, run_sc
 
 
 def test_small_config_builds_and_runs_a_few_steps(fetch, run_script, tmp_path):
-    proc = run_script(SCRIPT, "--model", "small", "--data_path", fetch("ptb"),
-                      "--max_max_epoch", 1, "--max_steps_per_epoch", 4, "--save_path", "",
+    proc = run_script(SCRIPT, "--model", "small", "--data_dir", fetch("ptb"),
+                      "--max_max_epoch", 1, "--max_steps_per_epoch", 4, "--checkpoint_dir", "",
                       "--json", str(tmp_path / "small.json"), "--plot", "")
     assert len(PROGRESS_LINE.findall(proc.stdout)) == 4
     with open(tmp_path / "small.json") as f:
@@ -245,7 +243,7 @@ def test_small_config_builds_and_runs_a_few_steps(fetch, run_script, tmp_path):
 
 # ---------------------------------------------------------------- errors
 def test_bad_data_path_exits_2_naming_the_fetch_command(run_script, tmp_path):
-    proc = run_script(SCRIPT, "--model", "test", "--data_path", str(tmp_path / "missing"),
+    proc = run_script(SCRIPT, "--model", "test", "--data_dir", str(tmp_path / "missing"),
                       "--json", "", "--plot", "", check=False)
     assert proc.returncode == 2
     assert "python setup/get_data.py ptb" in proc.stderr
@@ -254,14 +252,36 @@ def test_bad_data_path_exits_2_naming_the_fetch_command(run_script, tmp_path):
 
 def test_malformed_data_exits_2(run_script, tmp_path, tiny_corpus):
     # the tiny corpus is too short for batches of 20 x 2
-    proc = run_script(SCRIPT, "--model", "test", "--data_path", tiny_corpus,
+    proc = run_script(SCRIPT, "--model", "test", "--data_dir", tiny_corpus,
                       "--json", "", "--plot", "", check=False)
     assert proc.returncode == 2 and "too short" in proc.stderr
     assert "python setup/get_data.py ptb" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_restore_without_checkpoint_exits_2(fetch, run_script, tmp_path):
-    proc = run_script(SCRIPT, "--model", "test", "--data_path", fetch("ptb"), "--restore",
-                      "--save_path", str(tmp_path / "empty"), "--json", "", "--plot", "",
+    proc = run_script(SCRIPT, "--model", "test", "--data_dir", fetch("ptb"), "--restore",
+                      "--checkpoint_dir", str(tmp_path / "empty"), "--json", "", "--plot", "",
                       check=False)
     assert proc.returncode == 2 and "no checkpoint in" in proc.stderr
+
+
+def _event_tags(directory):
+    import glob
+
+    from tfcourse.compat import tf
+
+    tags, graph = set(), False
+    for path in glob.glob(os.path.join(directory, "events.out.tfevents.*")):
+        for event in tf.train.summary_iterator(path):
+            graph |= event.HasField("graph_def")
+            tags.update(value.tag for value in event.summary.value)
+    return tags, graph
+
+
+def test_summaries_hold_loss_learning_rate_perplexity_weights_and_graph(ptb_test_run):
+    _, paths, _, _ = ptb_test_run
+    tags, graph = _event_tags(paths["save"])
+    assert graph
+    assert {"train/loss", "train/learning_rate", "epoch/train_perplexity",
+            "epoch/valid_perplexity"} <= tags
+    assert "weights/Model/embedding" in tags and "weights/Model/softmax_w" in tags

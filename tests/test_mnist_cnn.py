@@ -82,3 +82,21 @@ def test_bad_input_gives_one_clear_line(run_script, fetch, args, message, tmp_pa
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_summaries_hold_scalars_histograms_images_and_graph(short_run):
+    import glob
+
+    from tfcourse.compat import tf
+
+    tmp, _, _ = short_run
+    tags, graph = set(), False
+    for path in glob.glob(str(tmp / "ckpt" / "events.out.tfevents.*")):
+        for event in tf.train.summary_iterator(path):
+            graph |= event.HasField("graph_def")
+            tags.update(value.tag for value in event.summary.value)
+    assert graph
+    assert {"train/loss", "train/accuracy", "train/learning_rate"} <= tags
+    assert {"weights/conv1/weights", "weights/conv2/weights", "weights/fc1/weights",
+            "weights/fc2/weights"} <= tags
+    assert {"input/image/0", "input/image/1", "input/image/2"} <= tags

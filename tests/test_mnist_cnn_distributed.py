@@ -12,7 +12,6 @@
 Every process gets a timeout and is killed in teardown: ps servers never exit
 on their own.
 """
-import importlib.util
 import json
 import os
 import re
@@ -60,10 +59,11 @@ def started_pids(stdout):
 
 @pytest.fixture(scope="module")
 def train_module():
-    spec = importlib.util.spec_from_file_location("train_distributed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    with pytest.MonkeyPatch.context() as mp:  # train_distributed imports train from its folder
+        mp.syspath_prepend(os.path.dirname(SCRIPT))
+        import train_distributed
+
+        yield train_distributed
 
 
 # ------------------------------------------------------------ the launcher
@@ -109,6 +109,22 @@ def test_launcher_keeps_logs_and_stops_the_ps(async_run):
                                                " ".join(os.listdir(str(tmp / "ckpt")))))
     assert len(saved) >= 3
     assert checkpoint_step(tmp / "ckpt") == saved[-1] >= 300
+
+
+def test_chief_writes_summaries(async_run):
+    import glob
+
+    from tfcourse.compat import tf
+
+    tmp, _, _ = async_run
+    tags, graph = set(), False
+    for path in glob.glob(str(tmp / "ckpt" / "events.out.tfevents.*")):
+        for event in tf.train.summary_iterator(path):
+            graph |= event.HasField("graph_def")
+            tags.update(value.tag for value in event.summary.value)
+    assert graph
+    assert {"train/loss", "train/accuracy", "train/learning_rate", "weights/conv1/weights",
+            "input/image/0"} <= tags
 
 
 def test_sync_mode_runs(run_script, fetch, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 def test_check_install_reports_devices_and_hello_world(run_script):
     out = run_script("setup/check_install.py").stdout
     assert "TensorFlow 2." in out or "TensorFlow 1.15" in out
-    assert "no GPU, running on CPU" in out or "GPU: " in out
+    assert "no GPU, running on the CPU" in out or "GPU: " in out
     assert "matmul 64x64 on /device:CPU:0: ok" in out
     assert "Hello, TensorFlow!" in out
     assert "a + b = 5, a * b = 6" in out

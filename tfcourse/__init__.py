@@ -4,8 +4,10 @@ The models themselves live, whole and readable, in the top-level folders
 (``mnist_cnn/``, ``alexnet/``, ...).  This package only holds what every
 script needs and what no reader of a model wants to see: the compatibility
 shim for current TensorFlow (:mod:`tfcourse.compat`), the MNIST reader
-(:mod:`tfcourse.input_data`), the data fetchers (:mod:`tfcourse.datasets`)
-and small command-line helpers (:mod:`tfcourse.cli`).
+(:mod:`tfcourse.input_data`), the data fetchers (:mod:`tfcourse.datasets`),
+small command-line helpers (:mod:`tfcourse.cli`), safe checkpoints
+(:mod:`tfcourse.checkpoints`) and the video I/O and motion detector of the two
+motion apps (:mod:`tfcourse.video`, :mod:`tfcourse.motion`).
 """
 import os
 

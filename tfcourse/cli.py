@@ -89,7 +89,7 @@ class Progress:
     """Step, rate and ETA for long runs.
 
     >>> p = Progress(total=1000, unit="steps")      # initial=N when resuming at step N
-    >>> p.update(100, loss=0.3)   # prints "step 100/1000 (10.0%), 52.1 steps/s, elapsed ..., ETA ..., loss 0.3"
+    >>> p.update(100, loss=0.3)   # "step 100/1000 (10.0%), 52.1 steps/s, ..., ETA ..., loss 0.3"
     >>> p.summary(100)            # just "52.1 steps/s, elapsed 0:00:02, ETA 0:00:17"
     """
 
@@ -144,7 +144,13 @@ def atomic_path(path):
         raise UserError("cannot create directory %s (%s); choose another output path"
                         % (directory, exc.strerror)) from exc
     suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    if os.path.isdir(path):
+        raise UserError("cannot write %s: it is a directory; choose another output path" % path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    except OSError as exc:
+        raise UserError("cannot write in %s (%s); choose another output path"
+                        % (directory, exc.strerror)) from exc
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -165,8 +171,37 @@ def write_text(path, text):
 
 
 def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically; returns ``path``."""
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    """Write ``obj`` as indented JSON, atomically; returns ``path``.
+
+    JSON has no NaN or Infinity: a non-finite float anywhere in ``obj``
+    (a measurement that failed) is written as ``null``, and the file is
+    strict JSON (``allow_nan=False``) that every reader accepts.
+    """
+    text = json.dumps(finite_or_none(obj), indent=2, sort_keys=True, allow_nan=False,
+                      default=_json_default)
+    return write_text(path, text + "\n")
+
+
+def finite_or_none(obj):
+    """``obj`` with every NaN / infinite float (also numpy's) replaced by ``None``."""
+    import math
+
+    obj = _plain(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: finite_or_none(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_none(value) for value in obj]
+    return obj
+
+
+def _plain(value):
+    """numpy scalars and arrays as Python numbers and lists; anything else unchanged."""
+    try:
+        return _json_default(value)
+    except TypeError:
+        return value
 
 
 def _json_default(value):
@@ -255,6 +290,31 @@ def add_output_flags(parser, name, json=True, plot=True):
     if plot:
         parser.add_argument("--plot", default=run_dir(name, name + ".png"), metavar="PATH",
                             help="draw the figure into PATH ('' to skip) (default: %(default)s)")
+
+
+def check_outputs(args, *flags, folders=()):
+    """Fail early, before any work, when an output flag names a place that cannot be written.
+
+    ``flags``: file flags (``"--json"``, ``"--plot"`` ...); ``folders``: flags
+    naming a folder (``"--checkpoint_dir"``).  '' / None skip a flag.  The
+    files themselves are still written atomically at the end.
+    """
+    for flag in list(flags) + list(folders):
+        path = getattr(args, flag.lstrip("-"))
+        if not path:
+            continue
+        is_folder = flag in folders
+        if not is_folder and os.path.isdir(path):
+            raise UserError("%s %s is a directory; pass a file name" % (flag, path))
+        directory = os.path.abspath(path) if is_folder else os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise UserError("cannot write %s %s (%s: %s); pass another path"
+                            % (flag, path, exc.strerror, exc.filename or directory)) from exc
+        if not os.access(directory, os.W_OK):
+            raise UserError("cannot write %s %s (%s is not writable); pass another path"
+                            % (flag, path, directory))
 
 
 def wrote(path):

@@ -28,7 +28,12 @@ import warnings
 
 # Must happen before the first ``import tensorflow`` anywhere in the process.
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ INFO/WARNING spam
+# TensorFlow's C++ start-up chatter ("All log messages before absl::InitializeLog()",
+# cpu_feature_guard, and "E0000 ... failed call to cuInit" on a CUDA build without a GPU,
+# which reads like a crash) goes to stderr before any Python code can filter it.  Level 3
+# keeps only FATAL; a user's own TF_CPP_MIN_LOG_LEVEL wins.  The scripts print one plain
+# device line instead (announce_device).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 if "tensorflow" in sys.modules and "tf_keras" not in sys.modules:
     warnings.warn(
@@ -58,6 +63,7 @@ def _quiet_deprecations():
     # Keras-2 layers used under tf.layers / tf_slim warn on every call.
     warnings.filterwarnings("ignore", message=r"`layer\.apply` is deprecated")
     warnings.filterwarnings("ignore", message=r"`tf\.layers\.\w+` is deprecated")
+    warnings.filterwarnings("ignore", message=r"`tf\.nn\.rnn_cell\.\w+` is deprecated")
 
 
 _quiet_deprecations()
@@ -167,6 +173,19 @@ def gpu_names():
             if d.device_type == "GPU"]
 
 
+_ANNOUNCED = []
+
+
+def announce_device():
+    """Print, once per process, the GPU that runs the graph or "no GPU, running on the CPU"."""
+    names = gpu_names()
+    if not _ANNOUNCED:
+        _ANNOUNCED.append(True)
+        print("GPU: %s" % "; ".join(names) if names else "no GPU, running on the CPU",
+              flush=True)
+    return names[0] if names else "CPU"
+
+
 def session_config(allow_growth=True, log_device_placement=False, xla=False):
     """A ``tf.ConfigProto`` that grows GPU memory on demand instead of taking it all."""
     config = tf.ConfigProto(log_device_placement=log_device_placement,
@@ -183,4 +202,4 @@ if os.environ.get("TFCOURSE_GPU_CHECK"):
     _gpu_check.install_static_check(os.environ["TFCOURSE_GPU_CHECK"])
 
 __all__ = ["tf", "slim", "TF_VERSION", "NEEDS_TF_KERAS", "xavier_initializer",
-           "sequence_loss_by_example", "gpu_names", "session_config"]
+           "sequence_loss_by_example", "gpu_names", "announce_device", "session_config"]

@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from tfcourse.cli import UserError
+from tfcourse.datasets import fetch_hint
 
 Datasets = collections.namedtuple("Datasets", ["train", "validation", "test"])
 
@@ -29,10 +30,8 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 
 
 def _fetch_hint(directory):
-    name = os.path.basename(os.path.normpath(directory)) or "mnist"
-    target = name if name in ("mnist", "mnist5k") else "mnist"
-    parent = os.path.dirname(os.path.normpath(directory)) or "."
-    return "python setup/get_data.py %s --data-dir %s" % (target, parent)
+    name = os.path.basename(os.path.normpath(directory))
+    return fetch_hint(name if name in ("mnist", "mnist5k") else "mnist", directory)
 
 
 def _open(directory, name):

