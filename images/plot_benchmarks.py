@@ -119,8 +119,6 @@ def main(argv=None):
                         help='folder of benchmark JSON files (default results/benchmarks)')
     parser.add_argument('--plot', default=cli.run_dir(NAME, 'cnn_benchmarks.png'), metavar='PATH',
                         help='PNG to write (default: %(default)s)')
-    # the old name, until tests/test_benchmarks.py passes --plot (not shown in --help)
-    parser.add_argument('--out', dest='plot', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cli.check_outputs(args, "--plot")
     if not os.path.isdir(args.results_dir):

@@ -443,9 +443,11 @@ def main(argv=None):
     tf.set_random_seed(args.seed)
     m, mvalid, mtest = build_graph(config, eval_config, data)
     # epochs finished, saved with the weights so --restore continues at the right epoch
-    epochs_done = tf.Variable(0, trainable=False, name="epochs_done")
-    new_epochs_done = tf.placeholder(tf.int32, shape=[], name="new_epochs_done")
-    set_epochs_done = tf.assign(epochs_done, new_epochs_done)
+    # (an int32 counter, set once an epoch: it lives on the host, as TensorFlow keeps int32)
+    with tf.device("/cpu:0"):
+        epochs_done = tf.Variable(0, trainable=False, name="epochs_done")
+        new_epochs_done = tf.placeholder(tf.int32, shape=[], name="new_epochs_done")
+        set_epochs_done = tf.assign(epochs_done, new_epochs_done)
     saver = tf.train.Saver(max_to_keep=2)
     finite = checkpoints.weights_finite()
     fix = "lower --learning_rate (now %g)" % config.learning_rate

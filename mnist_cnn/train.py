@@ -126,7 +126,7 @@ def build_network():
 def build_model(learning_rate):
     """The network, the Adam training step and the summaries of a training run."""
     model = build_network()
-    global_step = tf.Variable(0, trainable=False, name="global_step")
+    global_step = tf.train.get_or_create_global_step()  # int64: has GPU kernels, int32 has none
     model["train_step"] = tf.train.AdamOptimizer(learning_rate).minimize(
         model["loss"], global_step=global_step)
     model["global_step"] = global_step

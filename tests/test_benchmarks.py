@@ -370,13 +370,13 @@ def test_plot_script_draws_the_chart(run_script, alexnet_run, tmp_path):
     forward_only = dict(alexnet_run.record, model='Inception-V3', forward_backward=None)
     (results / 'inception.json').write_text(json.dumps(forward_only))
     out = tmp_path / 'chart.png'
-    proc = run_script('images/plot_benchmarks.py', '--results_dir', results, '--out', out)
+    proc = run_script('images/plot_benchmarks.py', '--results_dir', results, '--plot', out)
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert re.search(r'AlexNet\s+cpu\s+batch 2\s+forward\s+[\d.]+ s/batch', proc.stdout)
     assert 'Inception-V3' in proc.stdout and 'forward-backward not reported' in proc.stdout
 
     empty = tmp_path / 'empty'
     empty.mkdir()
-    proc = run_script('images/plot_benchmarks.py', '--results_dir', empty, '--out', out,
+    proc = run_script('images/plot_benchmarks.py', '--results_dir', empty, '--plot', out,
                       check=False)
     assert proc.returncode == 2 and 'no benchmark JSON files' in proc.stderr

@@ -27,7 +27,6 @@ BANNED = {"--data_path", "--save_path", "--result", "--figure", "--out", "--summ
 #: dashed or old spellings kept as aliases, and why
 ALIASES = {
     ("setup/get_data.py", "--data-dir"): "the documented spelling before --data_dir",
-    ("images/plot_benchmarks.py", "--out"): "hidden, until tests/test_benchmarks.py says --plot",
 }
 #: flags whose value is a file or folder the script writes
 OUTPUT_FLAGS = {"--json", "--plot", "--output", "--csv", "--images_dir", "--checkpoint_dir",
@@ -170,3 +169,15 @@ def test_output_defaults_are_under_runs(report):
                     continue  # written only when asked, or computed after parsing (runs/NAME_X/)
                 assert default.startswith(runs), (rel, flag["options"], default)
                 assert not any(default.startswith(c) for c in committed), (rel, default)
+
+
+def test_every_script_is_in_the_reproduce_table():
+    """A new script joins setup/reproduce.py's table (tfcourse/scripts.py) the day it lands,
+    and with it the static GPU check, or says there why it is not a row of its own."""
+    from tfcourse.scripts import OTHER_SCRIPTS, SCRIPTS
+
+    listed = {s.path for s in SCRIPTS} | set(OTHER_SCRIPTS)
+    missing = sorted(set(scripts()) - listed)
+    assert not missing, ("add these to tfcourse/scripts.py (SCRIPTS, or OTHER_SCRIPTS with "
+                         "the reason): %s" % ", ".join(missing))
+    assert not listed - set(scripts()), "listed but not found: %s" % (listed - set(scripts()))

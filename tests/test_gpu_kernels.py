@@ -20,6 +20,7 @@ import contextlib
 import io
 import json
 import os
+import socket
 
 import pytest
 
@@ -92,6 +93,32 @@ def test_script_graph_has_gpu_kernels(run_script, fetch, tmp_path, name, path, a
     assert first['nodes'] > 10
     assert not first['missing'], '%s: no GPU kernel: %s' % (path, first['describe'])
     assert not (tmp_path / 'r.json').exists()  # nothing ran
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_distributed_worker_graph_has_gpu_kernels(run_script, fetch, tmp_path):
+    """The chief worker of mnist_cnn/train_distributed.py; a listening socket stands in for
+    the ps (the worker only checks that it answers before it builds the graph)."""
+    report = tmp_path / 'gpu_check.jsonl'
+    with socket.socket() as ps:
+        ps.bind(('127.0.0.1', 0))
+        ps.listen(4)
+        proc = run_script('mnist_cnn/train_distributed.py', '--job_name', 'worker',
+                          '--task_index', '0', '--ps_hosts', '127.0.0.1:%d' % ps.getsockname()[1],
+                          '--worker_hosts', '127.0.0.1:%d' % _free_port(),
+                          '--data_dir', fetch('mnist5k'), '--steps', '1',
+                          '--checkpoint_dir', tmp_path / 'ckpt', '--json', tmp_path / 'r.json',
+                          '--max_wait_secs', '20', check=False,
+                          env={'TFCOURSE_GPU_CHECK': str(report)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    first = json.loads(report.read_text().splitlines()[0])
+    assert first['nodes'] > 10
+    assert not first['missing'], 'no GPU kernel: ' + first['describe']
 
 
 def test_ssdlite_frozen_graph_imported_on_the_gpu(fetch):

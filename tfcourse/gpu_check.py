@@ -36,11 +36,11 @@ HOST_OPS = frozenset([
     'TensorSummaryV2', 'Assert', 'Print', 'PrintV2', 'StringFormat',  # messages
 ])
 
-# Int32 bookkeeping (shapes, counts, indices) lives in host memory on a GPU: TensorFlow
-# registers no GPU kernel for int32 TensorArrays and keeps them, and string constants
-# (assert messages), on the host.  (op type prefix, dtype) pairs, read from the 'dtype'/'T'
-# attribute.  The SSDLite detector's pre- and post-processing maps use these.
-HOST_DTYPES = frozenset([('TensorArray', 'int32'), ('Const', 'string')])
+# Strings never live on a GPU (assert messages, the names of uninitialised variables that
+# MonitoredTrainingSession's ready_op concatenates), and int32 TensorArrays (shapes and
+# counts in the SSDLite detector's pre- and post-processing maps) have no GPU kernel:
+# TensorFlow keeps both on the host by design.  (op type prefix, dtype of 'dtype'/'T').
+HOST_DTYPES = frozenset([('', 'string'), ('TensorArray', 'int32')])
 
 Missing = collections.namedtuple('Missing', ['name', 'type', 'dtypes'])
 Missing.__doc__ = 'An op with no GPU kernel: its name, its type and its dtype attributes.'

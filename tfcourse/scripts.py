@@ -118,6 +118,15 @@ SCRIPTS = [
            ['--data_dir', '{data}/mnist5k', '--steps', '1'],
            [Figure('MNIST CNN test accuracy', 'test_accuracy', 0.9927, '%', 'accuracy',
                    TOLERANCES['mnist_cnn'][0])]),
+    Script('mnist_distributed', 'mnist_cnn/launch_local_cluster.py',
+           'the MNIST CNN on 1 ps + 2 workers on 127.0.0.1 (between-graph, async)',
+           {'quick': ['mnist5k'], 'report': ['mnist']},
+           ['--data_dir', '{data}/mnist5k', '--steps', '200'],
+           ['--data_dir', '{data}/mnist', '--steps', '2000'],
+           ('json', 'checkpoint_dir'), ('results/mnist_cnn_distributed.json', None),
+           None,  # tests/test_gpu_kernels.py builds the chief worker's graph itself
+           [Figure('distributed MNIST CNN test accuracy (async, 2 workers)', 'test_accuracy',
+                   None, '%', 'info', None)]),
     _bench('alexnet', 'alexnet/benchmark.py', 'AlexNet', 0.016, 0.044),
     _bench('vgg16', 'vggnet/benchmark.py', 'VGG-16', 0.181, 0.816),
     _bench('inception_v3', 'googlenet/benchmark.py', 'Inception-V3', 0.127, None),
@@ -158,17 +167,17 @@ SCRIPTS = [
     Script('motion_detection', 'apps/motion_detection/detect.py',
            'moving-object detection on vtest.avi (MOG2)',
            {'quick': ['vtest'], 'report': ['vtest']},
-           ['--input', '{data}/vtest/vtest.avi', '--max_frames', '100', '--no-display'],
-           ['--input', '{data}/vtest/vtest.avi', '--no-display'], ('json',),
+           ['--input', '{data}/vtest/vtest.avi', '--max_frames', '100', '--no_display'],
+           ['--input', '{data}/vtest/vtest.avi', '--no_display'], ('json',),
            ('results/apps_motion_detection.json', None), None,
            [Figure('frames with motion', 'frames_with_motion', None, '', 'info', None)]),
     Script('motion_recognition', 'apps/motion_recognition/recognize.py',
            'person detection (SSDLite, frozen TF1 graph) and tracking on vtest.avi',
            {'quick': ['vtest', 'ssdlite'], 'report': ['vtest', 'ssdlite']},
-           ['--input', '{data}/vtest/vtest.avi', '--max_frames', '40', '--no-display'],
-           ['--input', '{data}/vtest/vtest.avi', '--no-display'], ('json',),
+           ['--input', '{data}/vtest/vtest.avi', '--max_frames', '40', '--no_display'],
+           ['--input', '{data}/vtest/vtest.avi', '--no_display'], ('json',),
            ('results/apps_motion_recognition.json', None),
-           ['--input', '{data}/vtest/vtest.avi', '--max_frames', '1', '--no-display'],
+           ['--input', '{data}/vtest/vtest.avi', '--max_frames', '1', '--no_display'],
            [Figure('person tracks', 'tracks', None, '', 'info', None)]),
 ]
 
@@ -180,6 +189,8 @@ OTHER_SCRIPTS = {
     'setup/reproduce.py': 'this table\'s runner',
     'images/plot_benchmarks.py': 'draws images/cnn_benchmarks.png from results/benchmarks/',
     'apps/text_classification/predict.py': 'restores the textcnn graph from a checkpoint',
+    'mnist_cnn/train_distributed.py': 'one process of a cluster; launch_local_cluster.py runs '
+                                      'the mnist_distributed row',
 }
 
 

@@ -184,7 +184,7 @@ def build_graph(args, vocab_size):
     with tf.name_scope("accuracy"):
         correct = tf.equal(tf.argmax(scores, 1), g["input_y"])
         g["accuracy"] = tf.reduce_mean(tf.cast(correct, tf.float32), name="accuracy")
-    g["global_step"] = tf.Variable(0, name="global_step", trainable=False)
+    g["global_step"] = tf.train.get_or_create_global_step()  # int64: it has GPU kernels
     g["train_op"] = tf.train.AdamOptimizer(args.learning_rate).minimize(
         g["loss"], global_step=g["global_step"])
     g["summaries"] = tf.summary.merge([tf.summary.scalar("loss", g["loss"]),
