@@ -69,6 +69,7 @@ class SmallConfig(object):
     lr_decay = 0.5
     batch_size = 20
     vocab_size = 10000
+    rnn_mode = "basic"
 
 
 class MediumConfig(object):
@@ -85,6 +86,7 @@ class MediumConfig(object):
     lr_decay = 0.8
     batch_size = 20
     vocab_size = 10000
+    rnn_mode = "basic"
 
 
 class LargeConfig(object):
@@ -101,6 +103,7 @@ class LargeConfig(object):
     lr_decay = 1 / 1.15
     batch_size = 20
     vocab_size = 10000
+    rnn_mode = "basic"
 
 
 class TestConfig(object):
@@ -117,6 +120,7 @@ class TestConfig(object):
     lr_decay = 0.5
     batch_size = 20
     vocab_size = 10000
+    rnn_mode = "basic"
 
 
 CONFIGS = {"small": SmallConfig, "medium": MediumConfig, "large": LargeConfig,
@@ -135,7 +139,9 @@ def get_configs(args):
         config.max_max_epoch = args.max_max_epoch
     if args.learning_rate is not None:
         config.learning_rate = args.learning_rate
+    config.rnn_mode = args.rnn_mode
     eval_config = get_config(args.model)
+    eval_config.rnn_mode = args.rnn_mode
     eval_config.batch_size = 1
     eval_config.num_steps = 1
     return config, eval_config
@@ -151,6 +157,10 @@ def parse_args(argv=None):
                                          "ptb.test.txt (default: %(default)s)")
     parser.add_argument("--model", default="small", choices=sorted(CONFIGS),
                         help="model configuration (default: %(default)s)")
+    parser.add_argument("--rnn_mode", default="basic", choices=["basic", "block"],
+                        help="basic: BasicLSTMCell step by step; block: the fused BlockLSTM op "
+                             "over the whole sequence (same weights and results, fewer ops) "
+                             "(default: %(default)s)")
     parser.add_argument("--checkpoint_dir", default=None,
                         help="checkpoints and TensorBoard summaries (default runs/ptb_MODEL; "
                              "'' = none)")
@@ -216,22 +226,6 @@ class PTBModel(object):
         size = config.hidden_size
         vocab_size = config.vocab_size
 
-        # Slightly better results can be obtained with forget gate biases
-        # initialized to 1 but the hyperparameters of the model would need to be
-        # different than reported in the paper.
-        def lstm_cell():
-            return tf.nn.rnn_cell.BasicLSTMCell(size, forget_bias=0.0, state_is_tuple=True)
-
-        make_cell = lstm_cell
-        if is_training and config.keep_prob < 1:
-            def make_cell():
-                return tf.nn.rnn_cell.DropoutWrapper(lstm_cell(),
-                                                     output_keep_prob=config.keep_prob)
-        cell = tf.nn.rnn_cell.MultiRNNCell([make_cell() for _ in range(config.num_layers)],
-                                           state_is_tuple=True)
-
-        self._initial_state = cell.zero_state(batch_size, tf.float32)
-
         with tf.device("/cpu:0"):
             embedding = tf.get_variable("embedding", [vocab_size, size], dtype=tf.float32)
             inputs = tf.nn.embedding_lookup(embedding, input_.input_data)
@@ -239,18 +233,12 @@ class PTBModel(object):
         if is_training and config.keep_prob < 1:
             inputs = tf.nn.dropout(inputs, config.keep_prob)
 
-        # Simplified version of tf.nn.static_rnn: the loop unrolls the LSTM over
-        # num_steps time steps, sharing the weights between them.
-        outputs = []
-        state = self._initial_state
-        with tf.variable_scope("RNN"):
-            for time_step in range(num_steps):
-                if time_step > 0:
-                    tf.get_variable_scope().reuse_variables()
-                (cell_output, state) = cell(inputs[:, time_step, :], state)
-                outputs.append(cell_output)
+        if config.rnn_mode == "block":
+            outputs, state = self._build_rnn_graph_block(inputs, config, is_training)
+        else:
+            outputs, state = self._build_rnn_graph_lstm(inputs, config, is_training)
 
-        output = tf.reshape(tf.concat(outputs, 1), [-1, size])
+        output = tf.reshape(outputs, [-1, size])
         softmax_w = tf.get_variable("softmax_w", [size, vocab_size], dtype=tf.float32)
         softmax_b = tf.get_variable("softmax_b", [vocab_size], dtype=tf.float32)
         logits = tf.matmul(output, softmax_w) + softmax_b
@@ -278,6 +266,66 @@ class PTBModel(object):
                 [tf.summary.scalar("train/loss", cost),
                  tf.summary.scalar("train/learning_rate", self._lr)]
                 + [tf.summary.histogram("weights/" + v.op.name, v) for v in tvars])
+
+    def _build_rnn_graph_lstm(self, inputs, config, is_training):
+        """--rnn_mode basic: BasicLSTMCells stacked in a MultiRNNCell, unrolled step by step."""
+        size = config.hidden_size
+
+        # Slightly better results can be obtained with forget gate biases
+        # initialized to 1 but the hyperparameters of the model would need to be
+        # different than reported in the paper.
+        def lstm_cell():
+            return tf.nn.rnn_cell.BasicLSTMCell(size, forget_bias=0.0, state_is_tuple=True)
+
+        make_cell = lstm_cell
+        if is_training and config.keep_prob < 1:
+            def make_cell():
+                return tf.nn.rnn_cell.DropoutWrapper(lstm_cell(),
+                                                     output_keep_prob=config.keep_prob)
+        cell = tf.nn.rnn_cell.MultiRNNCell([make_cell() for _ in range(config.num_layers)],
+                                           state_is_tuple=True)
+
+        self._initial_state = cell.zero_state(self._input.batch_size, tf.float32)
+
+        # Simplified version of tf.nn.static_rnn: the loop unrolls the LSTM over
+        # num_steps time steps, sharing the weights between them.
+        outputs = []
+        state = self._initial_state
+        with tf.variable_scope("RNN"):
+            for time_step in range(self._input.num_steps):
+                if time_step > 0:
+                    tf.get_variable_scope().reuse_variables()
+                (cell_output, state) = cell(inputs[:, time_step, :], state)
+                outputs.append(cell_output)
+        return tf.concat(outputs, 1), state
+
+    def _build_rnn_graph_block(self, inputs, config, is_training):
+        """--rnn_mode block: one fused BlockLSTM op per layer runs all num_steps time steps
+        (the role of the classic code's LSTMBlockCell; TensorFlow registers the gradient of
+        this whole-sequence op).  Same weights, gate order (i, j, f, o) and state as basic."""
+        size, batch_size = config.hidden_size, self._input.batch_size
+        self._initial_state = tuple(
+            tf.nn.rnn_cell.LSTMStateTuple(tf.zeros([batch_size, size]),
+                                          tf.zeros([batch_size, size]))
+            for _ in range(config.num_layers))
+        x = tf.transpose(inputs, [1, 0, 2])  # time-major [num_steps, batch, size]
+        no_peephole = tf.zeros([size])
+        state = []
+        with tf.variable_scope("RNN"):
+            for layer, (c, h) in enumerate(self._initial_state):
+                with tf.variable_scope("block_lstm_%d" % layer):
+                    kernel = tf.get_variable("kernel", [2 * size, 4 * size], dtype=tf.float32)
+                    bias = tf.get_variable("bias", [4 * size], dtype=tf.float32,
+                                           initializer=tf.zeros_initializer())
+                    _, cs, _, _, _, _, x = tf.raw_ops.BlockLSTM(
+                        seq_len_max=tf.constant(self._input.num_steps, tf.int64), x=x,
+                        cs_prev=c, h_prev=h, w=kernel, wci=no_peephole, wcf=no_peephole,
+                        wco=no_peephole, b=bias, forget_bias=0.0, cell_clip=-1.0,
+                        use_peephole=False)
+                state.append(tf.nn.rnn_cell.LSTMStateTuple(cs[-1], x[-1]))
+                if is_training and config.keep_prob < 1:
+                    x = tf.nn.dropout(x, config.keep_prob)  # as DropoutWrapper's outputs
+        return tf.transpose(x, [1, 0, 2]), tuple(state)
 
     def assign_lr(self, session, lr_value):
         session.run(self._lr_update, feed_dict={self._new_lr: lr_value})

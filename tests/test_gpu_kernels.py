@@ -72,6 +72,9 @@ def _graph_scripts():
     for config in ('medium', 'large', 'test'):  # the PTB configs beside the table's small one
         found.append(('ptb_' + config, 'lstm_ptb/train.py',
                       ['--data_dir', '{data}/ptb', '--model', config], ['ptb']))
+    found.append(('ptb_medium_block', 'lstm_ptb/train.py',
+                  ['--data_dir', '{data}/ptb', '--model', 'medium', '--rnn_mode', 'block'],
+                  ['ptb']))
     return found
 
 
