@@ -80,12 +80,13 @@ def random_crop(image, size, rng, max_zoom=1.5):
     return crop.astype(np.float32)
 
 
-def batches(images, batch_size, size, rng):
-    """Endless [batch, size, size, 3] float32 batches of random crops (unreadable files skipped)."""
+def batches(images, batch_size, size, rng, min_std=4.0):
+    """Endless [batch, size, size, 3] float32 batches of random crops; unreadable files and
+    flat crops (pixel standard deviation below ``min_std``: black video frames) are skipped."""
     while True:
         batch = []
         while len(batch) < batch_size:
             crop = random_crop(images[rng.randint(len(images))], size, rng)
-            if crop is not None:
+            if crop is not None and crop.std() >= min_std:
                 batch.append(crop)
         yield np.stack(batch)

@@ -4,7 +4,8 @@
     -> resize x2 + 3x3 conv 64 -> resize x2 + 3x3 conv 32 -> 9x9 conv 3 -> 127.5 (tanh + 1)
 
 Every convolution is followed by instance normalisation (Ulyanov et al.
-2016) and ReLU, except the last.  Upsampling is nearest-neighbour resizing
+2016; epsilon 1e-3, so that a flat crop cannot blow its gradient up) and
+ReLU, except the last.  Upsampling is nearest-neighbour resizing
 followed by a convolution ("resize-convolution", Odena et al. 2016) instead
 of the paper's fractionally strided convolutions, which leave checkerboard
 artefacts.  Padding is by reflection, and each upsampling resizes to the
@@ -41,7 +42,8 @@ def transform_net(images, reuse=None):
     """The stylised images for ``images`` ([batch, H, W, 3] floats in [0, 255])."""
     with tf.variable_scope("transform_net", reuse=reuse):
         with slim.arg_scope([slim.conv2d], activation_fn=tf.nn.relu,
-                            normalizer_fn=slim.instance_norm):
+                            normalizer_fn=slim.instance_norm,
+                            normalizer_params={"epsilon": 1e-3}):
             net = images / 127.5 - 1.0
             conv1 = reflect_conv(net, 32, 9, scope="conv1")
             conv2 = reflect_conv(conv1, 64, 3, stride=2, scope="conv2")
