@@ -154,7 +154,7 @@ def mnist_model(lesson, learning_rate, use_two_conv, use_two_fc, embedding_digit
             tf.summary.scalar("xent", xent)
 
     with lesson.scope("train"):
-        global_step = tf.Variable(0, trainable=False, name="global_step")
+        global_step = tf.Variable(0, trainable=False, name="global_step", dtype=tf.int64)
         train_step = tf.train.AdamOptimizer(learning_rate).minimize(xent, global_step=global_step)
 
     with lesson.scope("accuracy"):
@@ -304,12 +304,12 @@ def read_scalars(logdir, tag):
     return np.array(steps), np.array([points[s] for s in steps])
 
 
-def smooth(values, weight=0.9):
-    """TensorBoard's exponential moving average (its "smoothing" slider)."""
-    out, last = [], values[0] if len(values) else 0.0
-    for v in values:
+def smooth(values, weight=0.6):
+    """TensorBoard's smoothing: a debiased exponential moving average (its default 0.6)."""
+    out, last = [], 0.0
+    for n, v in enumerate(values, 1):
         last = weight * last + (1 - weight) * v
-        out.append(last)
+        out.append(last / (1 - weight ** n))
     return np.array(out)
 
 
@@ -328,13 +328,13 @@ def plot_sweep(runs, data_name, path):
             line, = ax.plot(steps, smooth(values), lw=1.2,
                             label="conv=%d, fc=%d: test %.1f%%" % (
                                 r["conv_layers"], r["fc_layers"], 100 * r["test_accuracy"]))
-            ax.plot(steps, values, lw=0.4, alpha=0.25, color=line.get_color())
+            ax.plot(steps, values, lw=0.5, alpha=0.3, color=line.get_color())
         ax.set_title("learning rate %.0E" % rate)
         ax.set_xlabel("step")
         ax.set_ylim(0.0, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
-    axes[0][0].set_ylabel("training batch accuracy (%s, smoothed 0.9)" % ACCURACY_TAG)
+    axes[0][0].set_ylabel("training batch accuracy (%s, smoothed 0.6)" % ACCURACY_TAG)
     fig.suptitle("TensorBoard hyperparameter search on %s: accuracy curves from the event files"
                  % data_name)
     fig.tight_layout()

@@ -198,3 +198,12 @@ def test_each_model_learns(census_dir, run_script, tmp_path):
         assert any(f.startswith("model.ckpt-100") for f in os.listdir(str(out / "ckpt" / name)))
     assert "ETA" in proc.stdout and (out / "r.png").stat().st_size > 10000
     assert "wrote %s" % (out / "r.json") in proc.stdout
+
+    # --restore continues the wide model from its step-100 checkpoint to 12 epochs
+    proc = run_script(TRAIN, "--model", "wide", "--restore", "--data_dir", census_dir,
+                      "--epochs", 12, "--epochs_between_evals", 5, "--checkpoint_dir",
+                      out / "ckpt", "--json", out / "resumed.json", "--plot", "")
+    resumed = json.loads((out / "resumed.json").read_text())["models"]["wide"]
+    assert "restored" in proc.stdout and "(step 100)" in proc.stdout
+    assert [h["epoch"] for h in resumed["history"]] == [0, 5, 10, 12]
+    assert resumed["history"][-1]["step"] == 120

@@ -165,7 +165,7 @@ def build_model(model, args):
         predictions = tf.cast(probabilities > 0.5, tf.float32)
         accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
 
-    global_step = tf.Variable(0, trainable=False, name="global_step")
+    global_step = tf.Variable(0, trainable=False, name="global_step", dtype=tf.int64)
     with tf.name_scope("train"):
         train_ops = []
         if model in ("wide", "wide_deep"):
@@ -310,7 +310,7 @@ def train_one(name, args, train, test):
             "steps": total, "checkpoint_dir": os.path.abspath(logdir), "history": history}
 
 
-def plot(results, data_name, path):
+def plot(results, data_name, standard, path):
     plt = cli.pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for name, r in results.items():
@@ -318,8 +318,9 @@ def plot(results, data_name, path):
         ax1.plot(epochs, [h["test_accuracy"] for h in r["history"]], marker=".",
                  label="%s: %.2f%%" % (name, 100 * r["test_accuracy"]))
         ax2.plot(epochs, [h["test_loss"] for h in r["history"]], marker=".", label=name)
-    ax1.axhline(TARGET_TEST_ACCURACY, color="gray", ls="--", lw=0.8,
-                label="tutorial ports: %.0f%%" % (100 * TARGET_TEST_ACCURACY))
+    if standard:  # the figure belongs to the UCI files only
+        ax1.axhline(TARGET_TEST_ACCURACY, color="gray", ls="--", lw=0.8,
+                    label="tutorial ports: %.0f%%" % (100 * TARGET_TEST_ACCURACY))
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("test accuracy")
     ax1.legend(loc="lower right")
@@ -401,7 +402,7 @@ def main(argv=None):
         cli.write_json(args.json, result)
         cli.wrote(args.json)
     if args.plot:
-        plot(results, data_name, args.plot)
+        plot(results, data_name, standard, args.plot)
         cli.wrote(args.plot)
     return 0
 
