@@ -196,7 +196,11 @@ def write_sprite(images, path):
 
 def write_projector_config(writer, logdir, embedding, count):
     """projector_config.pbtxt: the checkpointed variable, its sprite and its labels."""
-    from tensorboard.plugins import projector  # the plugin ships with the tensorboard package
+    try:
+        from tensorboard.plugins import projector  # ships with the tensorboard package
+    except ImportError as exc:
+        raise cli.UserError("stage 6 needs the tensorboard package (%s); run pip install "
+                            "-r requirements.txt" % exc)
 
     config = projector.ProjectorConfig()
     embedding_config = config.embeddings.add()
