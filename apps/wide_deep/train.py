@@ -284,7 +284,9 @@ def train_one(name, args, train, test):
             order = rng.permutation(n)
             first = step - epoch * steps_per_epoch  # resumed mid-epoch: the rest of it
             for b in range(first, steps_per_epoch):
-                index = order[b * args.batch_size:(b + 1) * args.batch_size]
+                # always a full batch: the last one of an epoch wraps round to its start (a
+                # one-row batch would be one large, noisy step that can undo the epoch)
+                index = order[np.arange(b * args.batch_size, (b + 1) * args.batch_size) % n]
                 fetches = [model["train_op"], model["loss"]]
                 if step % args.summary_every == 0:
                     fetches.append(model["summaries"])
