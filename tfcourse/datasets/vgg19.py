@@ -11,6 +11,7 @@ import os
 from tfcourse.datasets import _common
 
 NAME = "vgg19"
+ONLINE_ONLY = True  # no package ships it: "get_data.py all" skips it; name it to fetch
 ORDER = 80
 DESCRIPTION = "VGG-19, MatConvNet imagenet-vgg-verydeep-19.mat (510 MB; online only)"
 
