@@ -25,7 +25,7 @@ import json
 import os
 
 from tfcourse.compat import tf, announce_device, session_config
-from tfcourse import checkpoints, cli, input_data
+from tfcourse import checkpoints, cli, input_data, precision
 
 NAME = "mnist_cnn"
 REPORT_TEST_ACCURACY = 0.9927
@@ -41,6 +41,7 @@ def parse_args(argv=None):
     parser.add_argument("--keep_prob", type=cli.finite_float, default=0.5,
                         help="dropout keep probability")
     parser.add_argument("--seed", type=int, default=0)
+    precision.add_dtype_flag(parser)
     parser.add_argument("--log_every", type=int, default=100)
     parser.add_argument("--save_every", type=int, default=1000)
     cli.add_checkpoint_flags(parser, NAME)
@@ -56,14 +57,15 @@ def parse_args(argv=None):
 
 
 # ---------------------------------------------------------------- the model
-def weight_variable(shape):
+def weight_variable(shape, dtype=tf.float32):
     initial = tf.truncated_normal(shape, stddev=0.1)
-    return tf.Variable(initial, name="weights")
+    # float32 master weights, read in the compute dtype (--dtype; tfcourse/precision.py)
+    return precision.master_weight(tf.Variable(initial, name="weights"), dtype)
 
 
-def bias_variable(shape):
+def bias_variable(shape, dtype=tf.float32):
     initial = tf.constant(0.1, shape=shape)
-    return tf.Variable(initial, name="biases")
+    return precision.master_weight(tf.Variable(initial, name="biases"), dtype)
 
 
 def conv2d(x, W):
@@ -74,36 +76,41 @@ def max_pool_2x2(x):
     return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def build_network():
-    """Placeholders, the network, its loss and accuracy (train_distributed.py uses it too)."""
+def build_network(dtype=tf.float32):
+    """Placeholders, the network, its loss and accuracy (train_distributed.py uses it too).
+
+    ``dtype`` is the compute dtype: the weights stay float32 variables, the
+    images and every layer are ``dtype``, the logits and the loss float32.
+    """
     x = tf.placeholder(tf.float32, [None, 784], name="x")
     y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
     keep_prob = tf.placeholder(tf.float32, name="keep_prob")
     x_image = tf.reshape(x, [-1, 28, 28, 1])
+    x_compute = tf.cast(x_image, dtype) if dtype != tf.float32 else x_image
 
     with tf.name_scope("conv1"):
-        W_conv1 = weight_variable([5, 5, 1, 32])
-        b_conv1 = bias_variable([32])
-        h_conv1 = tf.nn.relu(conv2d(x_image, W_conv1) + b_conv1)
+        W_conv1 = weight_variable([5, 5, 1, 32], dtype)
+        b_conv1 = bias_variable([32], dtype)
+        h_conv1 = tf.nn.relu(conv2d(x_compute, W_conv1) + b_conv1)
         h_pool1 = max_pool_2x2(h_conv1)                                 # [N, 14, 14, 32]
 
     with tf.name_scope("conv2"):
-        W_conv2 = weight_variable([5, 5, 32, 64])
-        b_conv2 = bias_variable([64])
+        W_conv2 = weight_variable([5, 5, 32, 64], dtype)
+        b_conv2 = bias_variable([64], dtype)
         h_conv2 = tf.nn.relu(conv2d(h_pool1, W_conv2) + b_conv2)
         h_pool2 = max_pool_2x2(h_conv2)                                 # [N, 7, 7, 64]
 
     with tf.name_scope("fc1"):
-        W_fc1 = weight_variable([7 * 7 * 64, 1024])
-        b_fc1 = bias_variable([1024])
+        W_fc1 = weight_variable([7 * 7 * 64, 1024], dtype)
+        b_fc1 = bias_variable([1024], dtype)
         h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
         h_fc1 = tf.nn.relu(tf.matmul(h_pool2_flat, W_fc1) + b_fc1)
-        h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)
+        h_fc1_drop = tf.nn.dropout(h_fc1, tf.cast(keep_prob, dtype))
 
     with tf.name_scope("fc2"):
-        W_fc2 = weight_variable([1024, 10])
-        b_fc2 = bias_variable([10])
-        logits = tf.matmul(h_fc1_drop, W_fc2) + b_fc2
+        W_fc2 = weight_variable([1024, 10], dtype)
+        b_fc2 = bias_variable([10], dtype)
+        logits = tf.cast(tf.matmul(h_fc1_drop, W_fc2) + b_fc2, tf.float32)
         y_conv = tf.nn.softmax(logits)
 
     with tf.name_scope("loss"):
@@ -117,18 +124,20 @@ def build_network():
         accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
 
     tf.summary.image("input", x_image, max_outputs=3)
-    for weights in (W_conv1, W_conv2, W_fc1, W_fc2):
-        tf.summary.histogram("weights/" + weights.op.name, weights)
+    for weights in tf.trainable_variables():
+        if weights.op.name.endswith("weights"):
+            tf.summary.histogram("weights/" + weights.op.name, weights)
     return dict(x=x, y_=y_, keep_prob=keep_prob, y_conv=y_conv, loss=cross_entropy,
                 accuracy=accuracy)
 
 
-def build_model(learning_rate):
+def build_model(args):
     """The network, the Adam training step and the summaries of a training run."""
-    model = build_network()
+    model = build_network(precision.DTYPES[args.dtype])
     global_step = tf.train.get_or_create_global_step()  # int64: has GPU kernels, int32 has none
-    model["train_step"] = tf.train.AdamOptimizer(learning_rate).minimize(
-        model["loss"], global_step=global_step)
+    learning_rate = args.learning_rate
+    optimizer = precision.loss_scaled(tf.train.AdamOptimizer(learning_rate), args)
+    model["train_step"] = optimizer.minimize(model["loss"], global_step=global_step)
     model["global_step"] = global_step
     tf.summary.scalar("train/loss", model["loss"])
     tf.summary.scalar("train/accuracy", model["accuracy"])
@@ -192,7 +201,7 @@ def main(argv=None):
 
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
-    model = build_model(args.learning_rate)
+    model = build_model(args)
     saver = tf.train.Saver(max_to_keep=3)
     history_path = os.path.join(args.checkpoint_dir, "history.json")
     history = []
@@ -270,6 +279,8 @@ def result_record(args, mnist, steps_done, train_seconds, validation_accuracy, t
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "seed": args.seed,
+        "dtype": args.dtype,
+        "loss_scale": args.loss_scale if args.dtype == "float16" else None,
         "test_accuracy": test_accuracy,
         "validation_accuracy": validation_accuracy,
         "report_test_accuracy": REPORT_TEST_ACCURACY,

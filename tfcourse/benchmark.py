@@ -28,10 +28,12 @@ from datetime import datetime
 from tfcourse import cli
 from tfcourse.compat import tf, gpu_names, session_config
 from tfcourse import gpu_check
+from tfcourse import precision
+from tfcourse.precision import DTYPES, compute_dtype_getter
 
 __all__ = ['Model', 'main', 'add_benchmark_flags', 'check_benchmark_flags', 'build',
            'count_parameters', 'count_flops', 'first_elements_sum', 'average_gradients',
-           'variables_on_cpu', 'compute_dtype_getter', 'estimate_memory', 'check_placement',
+           'variables_on_cpu', 'estimate_memory', 'check_placement',
            'run_benchmark', 'efficiency', 'benchmark_record', 'cpu_info', 'GPU_PEAK_TFLOPS']
 
 Model = collections.namedtuple('Model', [
@@ -46,7 +48,6 @@ Model = collections.namedtuple('Model', [
     'add_flags',     # None, or add_flags(parser) for the model's own flags (--depth)
 ])
 
-DTYPES = {'float32': tf.float32, 'float16': tf.float16, 'bfloat16': tf.bfloat16}
 
 # Dense peak TFLOP/s (boost clock, no sparsity) by GPU name and dtype: float32 on the CUDA
 # cores; float16/bfloat16 on the tensor cores with float32 accumulation, as mixed precision
@@ -91,9 +92,7 @@ def add_benchmark_flags(parser):
                              '(default: stop and name them)')
     parser.add_argument('--data_format', choices=['NHWC', 'NCHW'], default='NHWC',
                         help='NHWC (channels last, default) or NCHW (channels first, for GPUs)')
-    parser.add_argument('--dtype', choices=sorted(DTYPES), default='float32',
-                        help='compute dtype; variables, the loss and the gradient reduction '
-                             'stay float32 (default float32)')
+    precision.add_dtype_flag(parser, loss_scale=False)  # nothing is trained: no loss scale
     parser.add_argument('--fp16', dest='dtype', action='store_const', const='float16',
                         help='the same as --dtype float16 (the old flag)')
     parser.add_argument('--forward_only', action='store_true',
@@ -193,19 +192,6 @@ def variables_on_cpu(getter, *args, **kwargs):
     """Custom getter for the towers' variable scope: every variable lives on the CPU."""
     with tf.device('/cpu:0'):
         return getter(*args, **kwargs)
-
-
-def compute_dtype_getter(compute_dtype):
-    """Custom getter of the mixed-precision scheme: a variable asked for in ``compute_dtype``
-    is made float32 (the master weights) and read through a cast to ``compute_dtype``."""
-    def getter(getter, *args, **kwargs):
-        dtype = kwargs.get('dtype')
-        if dtype is not None and dtype.base_dtype == compute_dtype != tf.float32:
-            kwargs['dtype'] = tf.float32
-            variable = getter(*args, **kwargs)
-            return tf.cast(variable, compute_dtype, name=variable.op.name.split('/')[-1] + '_cast')
-        return getter(*args, **kwargs)
-    return getter
 
 
 Net = collections.namedtuple('Net', [

@@ -1,0 +1,72 @@
+"""tfcourse/precision.py and --dtype in training: float32 master weights, loss scaling."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from tfcourse import precision
+
+
+def _small_gradient(loss_scale):
+    """d loss / d w = 1e-8, computed through float16 ops: below float16's smallest value."""
+    from tfcourse.compat import tf, session_config
+
+    with tf.Graph().as_default():
+        w = tf.Variable([1.0], name='w')
+        # fed, not constants: Grappler would fold 1e-4 * 1e-4 into a float16 zero
+        c = tf.placeholder(tf.float16, [], name='c')
+        t = precision.master_weight(w, tf.float16) * c
+        loss = tf.reduce_sum(tf.cast(t * c, tf.float32))
+        args = argparse.Namespace(dtype='float16' if loss_scale else 'float32',
+                                  loss_scale=loss_scale)
+        optimizer = precision.loss_scaled(tf.train.GradientDescentOptimizer(1.0), args)
+        (grad, var), = optimizer.compute_gradients(loss, [w])
+        assert var is w and grad.dtype == tf.float32
+        with tf.Session(config=session_config()) as sess:
+            sess.run(tf.global_variables_initializer())
+            return float(sess.run(grad, {c: 1e-4})[0])
+
+
+def test_loss_scaling_keeps_gradients_that_float16_would_lose():
+    assert _small_gradient(None) == 0.0  # underflows to zero without a scale
+    assert _small_gradient(32768.0) == pytest.approx(1e-8, rel=0.01)
+    assert _small_gradient('dynamic') == pytest.approx(1e-8, rel=0.01)
+
+
+def test_loss_scale_flag():
+    parser = argparse.ArgumentParser()
+    precision.add_dtype_flag(parser)
+    assert parser.parse_args([]).loss_scale == 'dynamic'
+    assert parser.parse_args(['--loss_scale', '128']).loss_scale == 128.0
+    for bad in ('0.5', 'nan', 'large'):
+        with pytest.raises(SystemExit):
+            parser.parse_args(['--loss_scale', bad])
+
+
+@pytest.mark.parametrize('dtype, extra', [('bfloat16', []), ('float16', ['--loss_scale', '128'])])
+def test_mnist_trains_in_16_bits_with_float32_master_weights(run_script, fetch, tmp_path, dtype,
+                                                             extra):
+    from tfcourse.compat import tf
+
+    out = tmp_path / 'r.json'
+    run_script('mnist_cnn/train.py', '--data_dir', fetch('mnist5k'), '--steps', 60,
+               '--log_every', 20, '--learning_rate', 1e-3, '--dtype', dtype, *extra,
+               '--checkpoint_dir', tmp_path / 'ckpt', '--json', out, '--plot', '')
+    record = json.loads(out.read_text())
+    assert record['dtype'] == dtype
+    assert record['loss_scale'] == (128.0 if dtype == 'float16' else None)
+    losses = [h['loss'] for h in record['history']]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0] / 2
+    assert record['test_accuracy'] > 0.5  # 60 steps of real digits; chance is 10 %
+    reader = tf.train.NewCheckpointReader(tf.train.latest_checkpoint(str(tmp_path / 'ckpt')))
+    dtypes = {name: d for name, d in reader.get_variable_to_dtype_map().items()
+              if name.endswith(('weights', 'biases'))}
+    assert len(dtypes) == 8 and set(dtypes.values()) == {tf.float32}
+
+
+def test_unknown_dtype_is_one_line(run_script, fetch):
+    proc = run_script('mnist_cnn/train.py', '--data_dir', fetch('mnist5k'), '--dtype', 'int8',
+                      check=False)
+    assert proc.returncode == 2 and "invalid choice: 'int8'" in proc.stderr
+    assert 'Traceback' not in proc.stderr
