@@ -46,7 +46,9 @@ def main(argv=None):
             present = module.is_present(os.path.join(args.data_dir, name))
             print("%-10s %-9s %s" % (name, "present" if present else "missing", module.DESCRIPTION))
         return 0
-    wanted = list(names) if "all" in args.names else list(dict.fromkeys(args.names))
+    # "all" leaves out the online-only giants (IN_ALL = False, e.g. hwdb); name them to fetch them
+    wanted = ([n for n, m in names.items() if getattr(m, "IN_ALL", True)] if "all" in args.names
+              else list(dict.fromkeys(args.names)))
     for name in wanted:
         target = os.path.join(args.data_dir, name)
         print("%s: fetching into %s ..." % (name, target), flush=True)
