@@ -198,7 +198,7 @@ def read_image(path):
     from PIL import Image, UnidentifiedImageError
 
     if not os.path.isfile(path):
-        raise cli.UserError("image %s not found; pass the path of a PNG or JPEG file" % path)
+        raise cli.UserError("image %s not found; pass a PNG or JPEG file" % path)
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("L"))

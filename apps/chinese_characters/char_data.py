@@ -3,7 +3,8 @@
 GNT (CASIA HWDB1.x, little-endian), one record per sample::
 
     uint32  sample size in bytes (10 + width * height)
-    2 bytes tag code: the character in GB2312 (e.g. b'\\xb0\\xa1' = 啊)
+    2 bytes tag code: the character in GB2312 (e.g. b'\\xb0\\xa1' = 啊; an ASCII
+            symbol is its byte and 0)
     uint16  width
     uint16  height
     uint8   bitmap[height][width]  (255 = paper, darker = ink)
@@ -48,6 +49,7 @@ def read_gnt(path):
             bitmap = f.read(width * height)
             if len(bitmap) < width * height:
                 raise cli.UserError("%s is truncated at byte %d; fetch it again" % (path, offset))
+            tag = tag.rstrip(b"\x00")                  # an ASCII symbol: one byte, then 0
             try:
                 char = tag.decode("gb2312")
             except UnicodeDecodeError:
@@ -63,8 +65,8 @@ def write_gnt(path, samples):
             for char, bitmap in samples:
                 bitmap = np.asarray(bitmap, np.uint8)
                 height, width = bitmap.shape
-                f.write(HEADER.pack(HEADER.size + width * height, char.encode("gb2312"),
-                                    width, height))
+                f.write(HEADER.pack(HEADER.size + width * height,
+                                    char.encode("gb2312").ljust(2, b"\x00"), width, height))
                 f.write(bitmap.tobytes())
     return path
 

@@ -8,11 +8,13 @@ Every class is a GB2312 level-1 character (the first --num_classes in code
 order, i.e. by pinyin: 啊 阿 埃 ...; 0 = all 3755, the HWDB1.1 classes).  Each
 sample: the glyph rendered with PIL at 64 px, its ink box scaled to 80 % of
 the --image_size square and centred (what predict.py and the .gnt reader do
-to any input), then distorted: stroke width -1..+1 px (grey erosion /
-dilation), rotation +-12 degrees, scale 0.8-1.05, shift +-3 px and an elastic
-distortion (Simard et al. 2003: a random displacement field smoothed by a
-Gaussian of 5 px, at most 2.5 px).  --per_font samples per class from each
-training font (Hei, Ming, Song, oblique sans) go into ``train.npz``;
+to any input), then distorted: stroke width -1..+1 px of the 64-px render
+(grey erosion / dilation, before the scaling), rotation +-12 degrees, scale
+0.8-1.05, shift +-6 % of the side and an elastic distortion (Simard et al.
+2003: a random displacement field smoothed by a Gaussian of 10 % of the
+side, at most 5 % of the side).
+--per_font samples per class from each training font (Hei, Ming, Song,
+oblique sans) go into ``train.npz``;
 --test_per_class samples per class of the held-out --test_font (Kai, a brush
 style no training font has) into ``test.npz``: ``images`` (uint8 [N, S, S],
 black on white), ``labels`` (class index), ``fonts`` and ``meta`` (with the
@@ -29,8 +31,12 @@ from tfcourse.datasets import cjk_fonts
 import char_data
 
 RENDER_SIZE = 64
-DISTORTION = dict(rotate=12.0, scale=(0.8, 1.05), shift_px=3.0, stroke=1,
-                  elastic_alpha=2.5, elastic_sigma=5.0)
+
+
+def distortion(image_size):
+    """The distortion parameters, in pixels of an ``image_size`` square."""
+    return dict(rotate=12.0, scale=(0.8, 1.05), shift_px=0.06 * image_size, stroke=0,
+                elastic_alpha=0.05 * image_size, elastic_sigma=0.1 * image_size)
 
 
 def parse_args(argv):
@@ -41,7 +47,8 @@ def parse_args(argv):
                    help="the fonts (python setup/get_data.py cjk_fonts)")
     p.add_argument("--num_classes", type=int, default=500,
                    help="the first N GB2312 level-1 characters (0 = all 3755)")
-    p.add_argument("--image_size", type=int, default=48)
+    p.add_argument("--image_size", type=int, default=32,
+                   help="side of the square images (the blog: 64; 32 fits a CPU)")
     p.add_argument("--per_font", type=int, default=12,
                    help="training samples per class and training font")
     p.add_argument("--test_per_class", type=int, default=4,
@@ -71,14 +78,16 @@ def render_set(chars, font_keys, per_class, args, rng, progress, done):
     images = np.empty((n, args.image_size, args.image_size), np.uint8)
     labels = np.empty(n, np.int32)
     fonts = np.empty(n, np.uint8)
-    i = 0
+    i, params = 0, distortion(args.image_size)
     for f, key in enumerate(font_keys):
         glyphs = cjk.Glyphs(args.font_dir, key)
         for label, ch in enumerate(chars):
-            clean = cjk.normalize_ink(glyphs.get(ch, RENDER_SIZE, 2 * RENDER_SIZE),
-                                      args.image_size)
+            glyph = glyphs.get(ch, RENDER_SIZE, 2 * RENDER_SIZE)
             for _ in range(per_class):
-                images[i] = cjk.to_paper(cjk.distort(clean, rng, **DISTORTION))
+                # stroke width first, at the 64-px render (1 px there = 1/2 px at 32)
+                inked = cjk.distort(glyph, rng, rotate=0, scale=None, shift_px=0, stroke=1)
+                clean = cjk.normalize_ink(inked, args.image_size)
+                images[i] = cjk.to_paper(cjk.distort(clean, rng, **params))
                 labels[i], fonts[i] = label, f
                 i += 1
             done[0] += per_class
@@ -98,8 +107,9 @@ def main(argv=None):
     progress, done = cli.Progress(total, unit="images"), [0]
     meta = {"script": "apps/chinese_characters/generate.py", "classes": "".join(chars),
             "image_size": args.image_size, "render_size": RENDER_SIZE,
-            "distortion": {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in DISTORTION.items()},
+            "distortion": dict({k: list(v) if isinstance(v, tuple) else v
+                                for k, v in distortion(args.image_size).items()},
+                               stroke_at_render_size=1),
             "seed": args.seed,
             "characters": "the first %d GB2312 level-1 characters" % len(chars),
             "fonts": {k: cjk_fonts.BY_KEY[k].family
