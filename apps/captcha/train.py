@@ -95,14 +95,15 @@ def build_model(learning_rate):
     is_training = tf.placeholder_with_default(False, [], name="is_training")
     logits = captcha_cnn(images, keep_prob, is_training)
     with tf.name_scope("loss"):
-        loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        # one 2-way cross-entropy per head: [N * 10] labels against [N * 10, 2] logits
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.reshape(labels, [-1]), logits=tf.reshape(logits, [-1, 2])))
     with tf.name_scope("accuracy"):
         predictions = tf.argmax(logits, 2, name="predictions")             # [N, 10]
         correct = tf.equal(predictions, labels)
         per_position = tf.reduce_mean(tf.cast(correct, tf.float32), name="per_position")
         whole = tf.reduce_mean(tf.cast(tf.reduce_all(correct, 1), tf.float32), name="whole")
-    global_step = tf.Variable(0, trainable=False, name="global_step")
+    global_step = tf.train.get_or_create_global_step()              # int64: has a GPU kernel
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)        # batch-norm statistics
     with tf.control_dependencies(update_ops):
         train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)

@@ -145,7 +145,7 @@ def build_model(image_size, num_classes, learning_rate, top_k):
         hits = tf.stack([tf.nn.in_top_k(logits, labels, 1),
                          tf.nn.in_top_k(logits, labels, min(top_k, num_classes))], 1,
                         name="hits")
-    global_step = tf.Variable(0, trainable=False, name="global_step")
+    global_step = tf.train.get_or_create_global_step()              # int64: has a GPU kernel
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)        # batch-norm statistics
     with tf.control_dependencies(update_ops):
         train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
