@@ -1,7 +1,7 @@
 """Chinese character recognition: a CNN over GB2312 level-1 classes, TF1 graph mode.
 
     python apps/chinese_characters/generate.py      # once: fonts, distorted, 500 classes
-    python apps/chinese_characters/train.py         # 2500 steps of 64
+    python apps/chinese_characters/train.py         # 2000 steps of 64
     python apps/chinese_characters/train.py --dataset hwdb --num_classes 0 --image_size 64 \\
         --steps 100000                              # CASIA HWDB1.1 (.gnt), all 3755 classes
     tensorboard --logdir runs/apps_chinese_characters
@@ -51,7 +51,7 @@ def parse_args(argv):
     p.add_argument("--num_classes", type=int, default=500,
                    help="hwdb only: the first N GB2312 level-1 characters (0 = all 3755)")
     p.add_argument("--image_size", type=int, default=32, help="hwdb only: input size")
-    p.add_argument("--steps", type=int, default=2500, help="total training steps")
+    p.add_argument("--steps", type=int, default=2000, help="total training steps")
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
