@@ -63,6 +63,11 @@ TOLERANCES = {
                          'random split of the full set lands within 2 points'),
     'wide_deep': (0.85, 'ports of the TensorFlow census tutorial report 85-86 % for wide_deep '
                         'on adult.test'),
+    'captcha': (0.99, 'the issue\'s target on the held-out font: ten characters a captcha, so '
+                      '99 % a position gives about 90 % whole captchas'),
+    'captcha_whole': (0.95, 'the issue\'s target: every one of the ten positions right'),
+    'chinese_characters': (0.437, 'the blog\'s 43.7 % top-1 (HWDB1.1, 3755 classes, its own '
+                                  'photos): comparable only on that data'),
     'linreg': (0.01, 'gradient descent ends within 1 % of the least-squares optimum\'s cost'),
 }
 
@@ -262,6 +267,41 @@ SCRIPTS = [
            None,  # restores the fast_neural_style row's graph, which the check covers
            [Figure('fast neural style seconds per 256-px image',
                    'seconds_per_image.256.mean_seconds', None, 's', 'info', None)]),
+    Script('captcha_data', 'apps/captcha/generate.py',
+           'inverted-character captchas rendered from the CJK fonts (one font held out)',
+           {'quick': ['cjk_fonts'], 'report': ['cjk_fonts']},
+           ['--train_size', '2000', '--test_size', '200', '--data_dir', '{run}/captcha_data'],
+           ['--data_dir', '{run}/captcha_data'], (), (None, None), None, []),
+    Script('captcha', 'apps/captcha/train.py',
+           'the captcha CNN: ten 2-way heads; per position and whole captcha on the held-out font',
+           {'quick': ['cjk_fonts'], 'report': ['cjk_fonts']},
+           ['--data_dir', '{run}/captcha_data', '--validation', '200', '--steps', '200'],
+           ['--data_dir', '{run}/captcha_data'], ('json', 'plot', 'checkpoint_dir'),
+           ('results/apps_captcha.json', 'images/apps_captcha.png'),
+           None,  # needs generated data; tests/test_gpu_kernels.py builds it on /gpu:0
+           [Figure('captcha per-position accuracy, held-out font (target 99 %)',
+                   'per_position_accuracy', None, '%', 'accuracy', TOLERANCES['captcha'][0]),
+            Figure('captcha whole-captcha accuracy, held-out font (target 95 %)',
+                   'whole_captcha_accuracy', None, '%', 'accuracy',
+                   TOLERANCES['captcha_whole'][0])]),
+    Script('chinese_characters_data', 'apps/chinese_characters/generate.py',
+           'Chinese characters rendered from the CJK fonts with distortions (one font held out)',
+           {'quick': ['cjk_fonts'], 'report': ['cjk_fonts']},
+           ['--num_classes', '50', '--per_font', '6', '--test_per_class', '2',
+            '--data_dir', '{run}/chinese_characters_data'],
+           ['--data_dir', '{run}/chinese_characters_data'], (), (None, None), None, []),
+    Script('chinese_characters', 'apps/chinese_characters/train.py',
+           'character CNN, top-1/top-3 on the held-out font',
+           {'quick': ['cjk_fonts'], 'report': ['cjk_fonts']},
+           ['--data_dir', '{run}/chinese_characters_data', '--validation', '200',
+            '--steps', '200'],
+           ['--data_dir', '{run}/chinese_characters_data'], ('json', 'plot', 'checkpoint_dir'),
+           ('results/apps_chinese_characters.json', 'images/apps_chinese_characters.png'),
+           None,  # needs generated data; tests/test_gpu_kernels.py builds it on /gpu:0
+           [Figure('Chinese characters top-1, held-out font', 'test_top1_accuracy', 0.437, '%',
+                   'accuracy', TOLERANCES['chinese_characters'][0]),
+            Figure('Chinese characters top-3, held-out font', 'test_top3_accuracy', 0.603, '%',
+                   'info', None)]),
 ]
 
 
@@ -274,6 +314,8 @@ OTHER_SCRIPTS = {
     'apps/text_classification/predict.py': 'restores the textcnn graph from a checkpoint',
     'mnist_cnn/train_distributed.py': 'one process of a cluster; launch_local_cluster.py runs '
                                       'the mnist_distributed row',
+    'apps/captcha/predict.py': 'marks the inverted characters of an image, from a checkpoint',
+    'apps/chinese_characters/predict.py': 'top-k characters of an image, from a checkpoint',
 }
 
 
@@ -301,8 +343,17 @@ def _mr_data(record):
     return None
 
 
-DATA_CHECKS = {'mnist_cnn': _mnist_data, 'softmax_regression': _mnist_data,
-               'ptb_small': _ptb_data, 'textcnn_mr': _mr_data}
+def _characters_data(record):
+    if record.get('dataset') != 'hwdb' or record.get('num_classes') != 3755:
+        return ('%s classes rendered from fonts, not the blog\'s HWDB1.1 handwriting (3755)'
+                % record.get('num_classes'))
+    return None
+
+
+DATA_CHECKS = {'mnist_cnn': _mnist_data, 'mnist_cnn_bf16': _mnist_data,
+               'softmax_regression': _mnist_data, 'ptb_small': _ptb_data,
+               'ptb_small_block': _ptb_data, 'textcnn_mr': _mr_data,
+               'chinese_characters': _characters_data}
 
 
 def by_name():

@@ -1,0 +1,270 @@
+"""Inverted-character captcha: a slim CNN with ten 2-way softmax heads, TF1 graph mode.
+
+    python apps/captcha/generate.py              # once: data/captcha/{train,test}.npz
+    python apps/captcha/train.py                 # 1500 steps of 64
+    python apps/captcha/train.py --restore --steps 5000     # continue a run
+    tensorboard --logdir runs/apps_captcha
+
+Model (after the blog): the 28x280 captcha -> three stages of 3x3 convolution
++ batch normalisation + ReLU + 2x2 average pooling (16, 32, 64 maps: 14x140,
+7x70, 4x35) -> a 512-unit fully connected layer (dropout optional) -> ten
+heads, one per position, each a 2-way softmax (upright / upside down).  The
+loss is the mean of the ten cross-entropies; Adam.  A captcha counts as
+read only when all ten heads are right.  The last --validation captchas of
+the training set (training fonts) are held back for the curve; at the end
+the test set, all in the held-out font, gives the per-position and
+whole-captcha accuracy.
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+
+from tfcourse.compat import tf, slim, gpu_names, session_config
+from tfcourse import cjk, cli, train_loop
+
+NAME = "apps_captcha"
+POSITIONS = 10
+TARGET = {"per_position_accuracy": 0.99, "whole_captcha_accuracy": 0.95}
+GENERATE = "python apps/captcha/generate.py"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    cli.add_data_dir(p, "captcha", help="train.npz and test.npz (python apps/captcha/generate.py)")
+    cli.add_checkpoint_flags(p, NAME)
+    cli.add_output_flags(p, NAME)
+    p.add_argument("--steps", type=int, default=1500, help="total training steps")
+    p.add_argument("--batch_size", type=int, default=64)
+    p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
+    p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
+                   help="dropout keep probability of the 512-unit layer (1 = no dropout: "
+                        "here it slowed learning more than it helped)")
+    p.add_argument("--validation", type=int, default=1000,
+                   help="training captchas held back for the validation curve")
+    p.add_argument("--eval_every", type=int, default=250, help="validation every N steps")
+    p.add_argument("--log_every", type=int, default=50)
+    p.add_argument("--save_every", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    for flag in ("steps", "batch_size", "learning_rate", "validation", "eval_every",
+                 "log_every", "save_every"):
+        cli.check_positive("--" + flag, getattr(args, flag))
+    if not 0.0 < args.keep_prob <= 1.0:
+        raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
+    if args.batch_size > 4096:
+        raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
+    return args
+
+
+# ---------------------------------------------------------------- the model
+def captcha_cnn(images, keep_prob, is_training):
+    """uint8 captchas [N, 28, 280] -> logits [N, 10, 2] (ten 2-way heads)."""
+    with tf.name_scope("preprocess"):
+        x = 1.0 - tf.cast(images, tf.float32) / 255.0               # ink = 1, paper = 0
+        x = tf.expand_dims(x, -1)                                   # [N, 28, 280, 1]
+    with slim.arg_scope([slim.conv2d], kernel_size=[3, 3], padding="SAME",
+                        activation_fn=tf.nn.relu, normalizer_fn=slim.batch_norm,
+                        normalizer_params={"is_training": is_training, "decay": 0.95}),\
+            slim.arg_scope([slim.avg_pool2d], kernel_size=[2, 2], stride=2, padding="SAME"):
+        net = slim.conv2d(x, 16, scope="conv1")
+        net = slim.avg_pool2d(net, scope="pool1")                   # [N, 14, 140, 16]
+        net = slim.conv2d(net, 32, scope="conv2")
+        net = slim.avg_pool2d(net, scope="pool2")                   # [N, 7, 70, 32]
+        net = slim.conv2d(net, 64, scope="conv3")
+        net = slim.avg_pool2d(net, scope="pool3")                   # [N, 4, 35, 64]
+    net = slim.flatten(net, scope="flatten")
+    net = slim.fully_connected(net, 512, scope="fc4")
+    net = tf.nn.dropout(net, keep_prob=keep_prob, name="dropout")
+    heads = []
+    with tf.variable_scope("heads"):
+        for position in range(POSITIONS):
+            heads.append(slim.fully_connected(net, 2, activation_fn=None,
+                                              scope="position%d" % (position + 1)))
+        logits = tf.stack(heads, axis=1, name="logits")             # [N, 10, 2]
+        tf.nn.softmax(logits, name="probabilities")
+    return logits
+
+
+def build_model(learning_rate):
+    images = tf.placeholder(tf.uint8, [None, 28, 28 * POSITIONS], name="images")
+    labels = tf.placeholder(tf.int64, [None, POSITIONS], name="labels")    # 1 = inverted
+    keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
+    is_training = tf.placeholder_with_default(False, [], name="is_training")
+    logits = captcha_cnn(images, keep_prob, is_training)
+    with tf.name_scope("loss"):
+        # one 2-way cross-entropy per head: [N * 10] labels against [N * 10, 2] logits
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.reshape(labels, [-1]), logits=tf.reshape(logits, [-1, 2])))
+    with tf.name_scope("accuracy"):
+        predictions = tf.argmax(logits, 2, name="predictions")             # [N, 10]
+        correct = tf.equal(predictions, labels)
+        per_position = tf.reduce_mean(tf.cast(correct, tf.float32), name="per_position")
+        whole = tf.reduce_mean(tf.cast(tf.reduce_all(correct, 1), tf.float32), name="whole")
+    global_step = tf.train.get_or_create_global_step()              # int64: has a GPU kernel
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)        # batch-norm statistics
+    with tf.control_dependencies(update_ops):
+        train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
+
+    tf.summary.scalar("loss", loss)
+    tf.summary.scalar("per_position_accuracy", per_position)
+    tf.summary.scalar("whole_captcha_accuracy", whole)
+    tf.summary.scalar("learning_rate", tf.constant(learning_rate))
+    tf.summary.image("captchas", tf.expand_dims(images, -1), max_outputs=3)
+    for var in tf.trainable_variables():
+        tf.summary.histogram(var.op.name, var)
+    return dict(images=images, labels=labels, keep_prob=keep_prob, is_training=is_training,
+                loss=loss,
+                predictions=predictions, per_position=per_position, whole=whole,
+                global_step=global_step, train_op=train_op, summary=tf.summary.merge_all())
+
+
+# --------------------------------------------------------------- training
+def evaluate(sess, model, images, labels, batch_size=500):
+    """Accuracy of each position [10], mean per-position accuracy, whole-captcha accuracy."""
+    predictions = np.concatenate([
+        sess.run(model["predictions"], {model["images"]: images[i:i + batch_size]})
+        for i in range(0, len(images), batch_size)])
+    correct = predictions == labels
+    return correct.mean(0), float(correct.mean()), float(correct.all(1).mean())
+
+
+def plot_history(history, test, path):
+    plt = cli.pyplot()
+    steps = [h["step"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    ax1.semilogy(steps, [h["loss"] for h in history], lw=0.8, color="C1")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("training cross-entropy")
+    val = [h for h in history if "val_per_position" in h]
+    ax2.plot([h["step"] for h in val], [h["val_per_position"] for h in val], marker="o",
+             label="per position (validation, training fonts)")
+    ax2.plot([h["step"] for h in val], [h["val_whole"] for h in val], marker="o",
+             label="whole captcha (validation)")
+    if test is not None:
+        ax2.axhline(test["per_position_accuracy"], color="C0", ls="--", lw=0.8,
+                    label="test, held-out font: per position %.2f%%"
+                    % (100 * test["per_position_accuracy"]))
+        ax2.axhline(test["whole_captcha_accuracy"], color="C1", ls="--", lw=0.8,
+                    label="test, held-out font: whole %.2f%%"
+                    % (100 * test["whole_captcha_accuracy"]))
+    ax2.set_ylim(0.0, 1.005)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("accuracy")
+    ax2.legend(loc="lower right", fontsize=8)
+    fig.suptitle("Inverted-character captcha CNN")
+    fig.tight_layout()
+    cli.save_figure(fig, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    train_meta, train = cjk.load_set(os.path.join(args.data_dir, "train.npz"), GENERATE)
+    test_meta, test = cjk.load_set(os.path.join(args.data_dir, "test.npz"), GENERATE)
+    for name, arrays in (("train", train), ("test", test)):
+        if set(("images", "labels")) - set(arrays) or arrays["images"].shape[1:] != (28, 280):
+            raise cli.UserError("%s.npz in %s is not a captcha set; run %s again"
+                                % (name, args.data_dir, GENERATE))
+    if len(train["images"]) <= args.validation:
+        raise cli.UserError("only %d training captchas: fewer than --validation %d; generate "
+                            "more or lower --validation" % (len(train["images"]), args.validation))
+    x_val, y_val = train["images"][-args.validation:], train["labels"][-args.validation:]
+    x_train, y_train = train["images"][:-args.validation], train["labels"][:-args.validation]
+    x_test, y_test = test["images"], test["labels"]
+    print("data: %d train, %d validation captchas (%s); %d test captchas (held-out font %s)"
+          % (len(x_train), len(x_val), ", ".join(train_meta["font_keys"]), len(x_test),
+             ", ".join(test_meta["font_keys"])), flush=True)
+
+    tf.reset_default_graph()
+    tf.set_random_seed(args.seed)
+    model = build_model(args.learning_rate)
+    finite = train_loop.all_finite_op()
+    saver = tf.train.Saver(max_to_keep=3)
+    rng = np.random.RandomState(args.seed)
+
+    with tf.Session(config=session_config()) as sess:
+        start, history = train_loop.restore_or_initialize(sess, saver, args.checkpoint_dir,
+                                                          args.restore, model["global_step"])
+        writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
+        progress = cli.Progress(args.steps, unit="steps", initial=start)
+        order, cursor, window = rng.permutation(len(x_train)), 0, []
+        for step in range(start + 1, args.steps + 1):
+            if cursor + args.batch_size > len(order):
+                order, cursor = rng.permutation(len(x_train)), 0
+            idx = order[cursor:cursor + args.batch_size]
+            cursor += args.batch_size
+            feed = {model["images"]: x_train[idx], model["labels"]: y_train[idx],
+                    model["keep_prob"]: args.keep_prob, model["is_training"]: True}
+            if step % args.log_every == 0:
+                _, loss, summary = sess.run([model["train_op"], model["loss"], model["summary"]],
+                                            feed)
+                writer.add_summary(summary, step)
+            else:
+                _, loss = sess.run([model["train_op"], model["loss"]], feed)
+            train_loop.check_loss(float(loss), step)
+            window.append(float(loss))
+            if step % args.log_every == 0 or step == args.steps:
+                entry = {"step": step, "loss": float(np.mean(window))}
+                window = []
+                if step % args.eval_every == 0 or step == args.steps:
+                    _, val_pos, val_whole = evaluate(sess, model, x_val, y_val)
+                    entry.update(val_per_position=val_pos, val_whole=val_whole)
+                    writer.add_summary(tf.Summary(value=[
+                        tf.Summary.Value(tag="validation/per_position_accuracy",
+                                         simple_value=val_pos),
+                        tf.Summary.Value(tag="validation/whole_captcha_accuracy",
+                                         simple_value=val_whole)]), step)
+                history.append(entry)
+                progress.update(step, **{k: v for k, v in entry.items() if k != "step"})
+            if step % args.save_every == 0 or step == args.steps:
+                train_loop.save(sess, saver, args.checkpoint_dir, step, history, finite)
+        writer.close()
+        train_seconds = progress.elapsed()
+        steps_done = max(0, args.steps - start)
+        start_time = time.time()
+        positions, per_position, whole = evaluate(sess, model, x_test, y_test)
+        eval_seconds = time.time() - start_time
+
+    test_result = {"per_position_accuracy": per_position, "whole_captcha_accuracy": whole}
+    print("test (held-out font %s, %d captchas): per-position accuracy %.4f, whole-captcha "
+          "accuracy %.4f" % (", ".join(test_meta["font_keys"]), len(x_test), per_position, whole))
+    print("accuracy by position: %s" % " ".join("%.4f" % a for a in positions))
+    result = {
+        "script": "apps/captcha/train.py",
+        "model": "3 x (conv 3x3 + batch norm + avg-pool 2x2) 16/32/64, fc 512, "
+                 "10 x 2-way softmax",
+        "data": "captchas rendered from Debian CJK fonts by apps/captcha/generate.py",
+        "train_fonts": train_meta["font_keys"], "test_font": test_meta["font_keys"],
+        "font_families": train_meta.get("fonts", {}),
+        "generate": {k: train_meta.get(k) for k in ("font_size", "noise", "seed",
+                                                     "inverted_per_captcha", "characters")},
+        "sizes": {"train": len(x_train), "validation": len(x_val), "test": len(x_test)},
+        "steps": args.steps, "steps_this_run": steps_done, "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate, "keep_prob": args.keep_prob, "seed": args.seed,
+        "per_position_accuracy": per_position,
+        "whole_captcha_accuracy": whole,
+        "accuracy_by_position": [float(a) for a in positions],
+        "validation_per_position_accuracy": history[-1].get("val_per_position") if history
+        else None,
+        "validation_whole_captcha_accuracy": history[-1].get("val_whole") if history else None,
+        "target": TARGET,
+        "meets_target": bool(per_position >= TARGET["per_position_accuracy"]
+                             and whole >= TARGET["whole_captcha_accuracy"]),
+        "train_seconds_this_run": round(train_seconds, 1),
+        "test_seconds": round(eval_seconds, 1),
+        "device": (gpu_names() or ["CPU"])[0],
+        "tf_version": tf.__version__,
+        "history": history,
+    }
+    if args.json:
+        cli.wrote(cli.write_json(args.json, result))
+    if args.plot and history:
+        plot_history(history, test_result, args.plot)
+        cli.wrote(args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

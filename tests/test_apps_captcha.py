@@ -1,0 +1,175 @@
+"""apps/captcha: generated sets, the ten-head CNN learns, predict.py round-trips, clear errors."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tfcourse import cjk
+
+GENERATE = "apps/captcha/generate.py"
+TRAIN = "apps/captcha/train.py"
+PREDICT = "apps/captcha/predict.py"
+
+
+@pytest.fixture(scope="module")
+def captcha_sets(fetch, run_script, tmp_path_factory):
+    """600 training captchas (training fonts) and 100 test captchas (held-out Kai font)."""
+    out = tmp_path_factory.mktemp("captcha")
+    run_script(GENERATE, "--data_dir", out / "data", "--font_dir", fetch("cjk_fonts"),
+               "--train_size", 600, "--test_size", 100, "--samples", 4, "--seed", 1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def captcha_run(captcha_sets, run_script):
+    """120 steps of 32 (~1 min on 2 cores)."""
+    out = captcha_sets
+    proc = run_script(TRAIN, "--data_dir", out / "data", "--checkpoint_dir", out / "ckpt",
+                      "--json", out / "result.json", "--plot", out / "curve.png",
+                      "--steps", 120, "--batch_size", 32, "--validation", 100,
+                      "--log_every", 20, "--eval_every", 60, "--save_every", 60)
+    return out, proc
+
+
+def test_generated_sets(captcha_sets):
+    meta, train = cjk.load_set(str(captcha_sets / "data" / "train.npz"), "generate")
+    test_meta, test = cjk.load_set(str(captcha_sets / "data" / "test.npz"), "generate")
+    assert train["images"].shape == (600, 28, 280) and train["images"].dtype == np.uint8
+    assert test["labels"].shape == (100, 10)
+    inverted = train["labels"].sum(1)
+    assert inverted.min() >= 3 and inverted.max() <= 6
+    assert set(np.unique(inverted)) == {3, 4, 5, 6}
+    assert "ukai" not in meta["font_keys"] and test_meta["font_keys"] == ["ukai"]
+    level1 = set(cjk.level1())
+    assert all(len(t) == 10 and set(t) <= level1 for t in train["chars"])
+    # ink where the characters are, paper around them
+    assert train["images"].mean() > 150 and train["images"].min() < 60
+    labels = json.loads((captcha_sets / "data" / "samples" / "labels.json").read_text())
+    assert sorted(labels) == ["test_%03d.png" % i for i in range(4)]
+    first = labels["test_000.png"]["inverted"]
+    assert first == [int(i) + 1 for i in np.flatnonzero(test["labels"][0])]
+
+
+def test_generation_is_seeded(captcha_sets, run_script, fetch, tmp_path):
+    run_script(GENERATE, "--data_dir", tmp_path, "--font_dir", fetch("cjk_fonts"),
+               "--train_size", 600, "--test_size", 100, "--samples", 0, "--seed", 1)
+    _, again = cjk.load_set(str(tmp_path / "test.npz"), "generate")
+    _, first = cjk.load_set(str(captcha_sets / "data" / "test.npz"), "generate")
+    assert np.array_equal(again["images"], first["images"])
+
+
+def test_training_loss_falls_and_writes_everything(captcha_run):
+    out, proc = captcha_run
+    result = json.loads((out / "result.json").read_text())
+    losses = [h["loss"] for h in result["history"]]
+    assert losses[-1] < 0.8 * losses[0], losses            # starts at ln 2 = 0.69 per head
+    assert result["sizes"] == {"train": 500, "validation": 100, "test": 100}
+    assert len(result["accuracy_by_position"]) == 10
+    assert 0.0 <= result["whole_captcha_accuracy"] <= result["per_position_accuracy"] <= 1.0
+    # chance is 50 % per position; 120 small steps already beat it on the unseen font
+    assert result["per_position_accuracy"] > 0.6, result["accuracy_by_position"]
+    assert result["test_font"] == ["ukai"]
+    assert (out / "curve.png").stat().st_size > 10000
+    names = os.listdir(str(out / "ckpt"))
+    assert any(n.startswith("events.out.tfevents") for n in names)
+    assert "model.ckpt-120.index" in names and "history.json" in names
+    assert "ETA" in proc.stdout and "wrote" in proc.stdout
+
+
+def test_restore_continues_at_the_saved_step(captcha_run, run_script):
+    out, _ = captcha_run
+    proc = run_script(TRAIN, "--data_dir", out / "data", "--checkpoint_dir", out / "ckpt",
+                      "--json", out / "more.json", "--plot", "", "--restore",
+                      "--steps", 140, "--batch_size", 32, "--validation", 100,
+                      "--log_every", 20, "--eval_every", 20)
+    assert "restored" in proc.stdout and "(step 120)" in proc.stdout
+    result = json.loads((out / "more.json").read_text())
+    assert result["steps_this_run"] == 20 and result["history"][-1]["step"] == 140
+
+
+def test_predict_round_trips(captcha_run, run_script):
+    out, _ = captcha_run
+    samples = sorted((out / "data" / "samples").glob("test_*.png"))
+    proc = run_script(PREDICT, *samples, "--checkpoint_dir", out / "ckpt",
+                      "--json", out / "pred.json", "--output", out / "pred.png")
+    pred = json.loads((out / "pred.json").read_text())["predictions"]
+    assert [p["image"] for p in pred] == [str(s) for s in samples]
+    for p in pred:
+        assert len(p["p_inverted"]) == 10 and all(0 <= v <= 1 for v in p["p_inverted"])
+        assert p["inverted"] == [i + 1 for i, v in enumerate(p["p_inverted"]) if v > 0.5]
+    assert len(proc.stdout.strip().splitlines()) == len(samples) + 2   # + two "wrote" lines
+    from PIL import Image
+
+    with Image.open(str(out / "pred.png")) as image:
+        assert image.size == (840, len(samples) * 90)
+
+
+def test_predict_resizes_other_sizes(captcha_run, run_script, tmp_path):
+    from PIL import Image
+
+    out, _ = captcha_run
+    sample = out / "data" / "samples" / "test_000.png"
+    with Image.open(str(sample)) as image:
+        image.resize((560, 56)).convert("RGB").save(str(tmp_path / "big.jpg"))
+    proc = run_script(PREDICT, tmp_path / "big.jpg", "--checkpoint_dir", out / "ckpt")
+    assert proc.stdout.startswith(str(tmp_path / "big.jpg") + ": inverted")
+
+
+@pytest.mark.parametrize("make", ["missing", "garbage"])
+def test_predict_unreadable_image(captcha_run, run_script, tmp_path, make):
+    out, _ = captcha_run
+    path = tmp_path / "captcha.png"
+    if make == "garbage":
+        path.write_bytes(b"not a picture")
+    proc = run_script(PREDICT, path, "--checkpoint_dir", out / "ckpt", check=False)
+    assert proc.returncode == 2
+    assert "pass a PNG or JPEG file" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_generate_missing_font(run_script, tmp_path):
+    proc = run_script(GENERATE, "--data_dir", tmp_path / "out", "--font_dir", tmp_path,
+                      "--train_size", 10, "--test_size", 10, check=False)
+    assert proc.returncode == 2
+    assert "not found in" in proc.stderr and "setup/get_data.py cjk_fonts" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_generate_refuses_test_font_in_training(run_script, tmp_path):
+    proc = run_script(GENERATE, "--data_dir", tmp_path, "--train_fonts", "ukai,uming",
+                      check=False)
+    assert proc.returncode == 2 and "hold it out" in proc.stderr
+
+
+def test_train_missing_data(run_script, tmp_path):
+    proc = run_script(TRAIN, "--data_dir", tmp_path, "--checkpoint_dir", tmp_path / "c",
+                      "--json", "", "--plot", "", check=False)
+    assert proc.returncode == 2
+    assert "apps/captcha/generate.py" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_predict_missing_checkpoint(run_script, tmp_path):
+    from PIL import Image
+
+    Image.new("L", (280, 28), 255).save(str(tmp_path / "x.png"))
+    proc = run_script(PREDICT, tmp_path / "x.png", "--checkpoint_dir", tmp_path, check=False)
+    assert proc.returncode == 2 and "train first" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_diverging_loss_stops_with_exit_2(captcha_sets, run_script, tmp_path):
+    from tfcourse.compat import tf
+
+    proc = run_script(TRAIN, "--data_dir", captcha_sets / "data", "--checkpoint_dir", tmp_path,
+                      "--json", "", "--plot", "", "--steps", 40, "--batch_size", 16,
+                      "--validation", 100, "--learning_rate", 1e30, "--log_every", 10,
+                      "--save_every", 1, check=False)
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    assert "lower --learning_rate" in proc.stderr and "not saved" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    latest = tf.train.latest_checkpoint(str(tmp_path))
+    if latest:                                    # what was saved before it diverged is finite
+        reader = tf.train.load_checkpoint(latest)
+        for name in reader.get_variable_to_shape_map():
+            assert np.all(np.isfinite(reader.get_tensor(name))), name
