@@ -98,6 +98,27 @@ def test_script_graph_has_gpu_kernels(run_script, fetch, tmp_path, name, path, a
     assert not (tmp_path / 'r.json').exists()  # nothing ran
 
 
+@pytest.mark.parametrize('app, generate_args', [
+    ('captcha', ['--train_size', '64', '--test_size', '8', '--samples', '0']),
+    ('chinese_characters', ['--num_classes', '10', '--per_font', '2', '--test_per_class', '1',
+                            '--samples', '0']),
+])
+def test_font_apps_graphs_have_gpu_kernels(run_script, fetch, tmp_path, app, generate_args):
+    """The two font apps train on sets they generate: a tiny set first, then the check."""
+    fetch('cjk_fonts')
+    data = tmp_path / 'data'
+    run_script('apps/%s/generate.py' % app, *generate_args, '--data_dir', data)
+    report = tmp_path / 'gpu_check.jsonl'
+    proc = run_script('apps/%s/train.py' % app, '--data_dir', data, '--validation', '8',
+                      '--steps', '1', '--batch_size', '8', '--checkpoint_dir', tmp_path / 'ck',
+                      '--json', '', '--plot', '', check=False,
+                      env={'TFCOURSE_GPU_CHECK': str(report)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    first = json.loads(report.read_text().splitlines()[0])
+    assert first['nodes'] > 10
+    assert not first['missing'], 'no GPU kernel: ' + first['describe']
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
