@@ -59,7 +59,7 @@ def test_benchmark_graph_has_gpu_kernels(benchmark_modules, path, extra, data_fo
     with tf.Graph().as_default() as graph, contextlib.redirect_stdout(io.StringIO()):
         benchmark.build(module.MODEL, args)
     on_gpu = [op for op in graph.get_operations() if 'GPU' in op.device.upper()]
-    assert len(on_gpu) > 100  # the model itself is on the GPU; the variables of towers on the CPU
+    assert len(on_gpu) > 50  # the model itself is on the GPU; the variables of towers on the CPU
     missing = gpu_check.ops_without_gpu_kernel(graph, skip_pinned_to_cpu=True)
     assert not missing, 'no GPU kernel: ' + gpu_check.describe(missing)
 
