@@ -30,7 +30,7 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 
 def _fetch_hint(directory):
     name = os.path.basename(os.path.normpath(directory)) or "mnist"
-    target = name if name in ("mnist", "mnist5k") else "mnist"
+    target = name if name in ("mnist", "mnist5k", "fashion_mnist") else "mnist"
     parent = os.path.dirname(os.path.normpath(directory)) or "."
     return "python setup/get_data.py %s --data-dir %s" % (target, parent)
 
