@@ -25,6 +25,9 @@ SCRIPTS = {
     "resnet/train.py": ("resnet18", 0.125),
 }
 STEPS = 40
+#: LeNet-5 is quick and runs the shared loop; the four bigger nets are marked slow
+PARAMS = [name if name == "mnist_cnn/lenet5.py" else pytest.param(name, marks=pytest.mark.slow)
+          for name in sorted(SCRIPTS)]
 
 
 def base_args(data_dir, width, tmp, steps=STEPS):
@@ -34,7 +37,7 @@ def base_args(data_dir, width, tmp, steps=STEPS):
             "--plot", tmp / "curves.png"]
 
 
-@pytest.fixture(scope="module", params=sorted(SCRIPTS))
+@pytest.fixture(scope="module", params=PARAMS)
 def short_run(request, run_script, fetch, tmp_path_factory):
     """STEPS steps of batch 32 on the 4000 real training digits."""
     script = request.param
