@@ -93,8 +93,9 @@ def build_model(image_shape, num_classes, args):
 
     global_step = tf.train.get_or_create_global_step()
     # the learning rate falls tenfold after a third and after two thirds of the steps
+    # (a third rounded up, so that it falls twice, not three times)
     learning_rate = tf.train.exponential_decay(args.learning_rate, global_step,
-                                               max(1, args.steps // 3), 0.1, staircase=True)
+                                               (args.steps + 2) // 3, 0.1, staircase=True)
     optimizer = tf.train.AdamOptimizer(learning_rate)
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm
         train_op = optimizer.minimize(loss, global_step=global_step)
