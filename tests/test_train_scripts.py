@@ -33,6 +33,7 @@ PARAMS = [name if name == "mnist_cnn/lenet5.py" else pytest.param(name, marks=py
 def base_args(data_dir, width, tmp, steps=STEPS):
     return ["--dataset", "mnist5k", "--data_dir", data_dir, "--steps", steps, "--width", width,
             "--batch_size", 32, "--learning_rate", 3e-3, "--log_every", 10, "--save_every", 20,
+            "--eval_every", 20,
             "--checkpoint_dir", tmp / "ckpt", "--json", tmp / "result.json",
             "--plot", tmp / "curves.png"]
 
@@ -101,7 +102,7 @@ def test_event_file_holds_scalars_histograms_images_and_graph(short_run):
     for tag in ("summaries/loss", "summaries/accuracy", "summaries/learning_rate",
                 "test/accuracy", "test/loss"):
         assert tag in tags
-    assert steps["summaries/loss"] == [1, 10, 20, 30, 40] and steps["test/accuracy"] == [STEPS]
+    assert steps["summaries/loss"] == [1, 10, 20, 30, 40] and steps["test/accuracy"] == [20, 40]
     histograms = [t for t in tags if t.startswith("summaries/") and t.endswith("/weights")]
     assert len(histograms) >= 4
     assert {"summaries/input/image/0", "summaries/input/image/2"} <= tags
