@@ -31,7 +31,8 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 
 def _fetch_hint(directory):
     name = os.path.basename(os.path.normpath(directory))
-    return fetch_hint(name if name in ("mnist", "mnist5k") else "mnist", directory)
+    return fetch_hint(name if name in ("mnist", "mnist5k", "fashion_mnist") else "mnist",
+                      directory)
 
 
 def _open(directory, name):

@@ -100,6 +100,25 @@ def _bench(name, path, model, report_forward, report_backward, extra=(), slug=No
                   figures)
 
 
+TRAIN_QUICK = ['--dataset', 'mnist5k', '--data_dir', '{data}/mnist5k', '--steps', '40',
+               '--batch_size', '32', '--learning_rate', '3e-3']
+
+
+def _train(name, path, net, dataset, target, report_args, width='0.125'):
+    """A row of a model folder's train script on MNIST or Fashion-MNIST (issue targets)."""
+    quick = TRAIN_QUICK + ['--width', width]
+    report = ['--dataset', dataset, '--data_dir', '{data}/' + dataset] + report_args
+    label = '%s test accuracy on %s' % (net, 'Fashion-MNIST' if dataset == 'fashion_mnist'
+                                        else 'MNIST')
+    return Script(name, path, '%s trained on %s' % (net, dataset),
+                  {'quick': ['mnist5k'], 'report': [dataset]}, quick, report,
+                  ('json', 'plot', 'checkpoint_dir'),
+                  ('results/train_%s.json' % name, 'images/train_%s.png' % name),
+                  None,  # tests/test_train_scripts.py builds every train graph on /gpu:0
+                  [Figure(label + ' (target %g %%)' % (100 * target), 'test_accuracy', None,
+                          '%', 'accuracy', target)])
+
+
 SCRIPTS = [
     Script('check_install', 'setup/check_install.py', 'versions, devices, a matmul per device',
            {'quick': [], 'report': []}, [], None, (), (None, None), [], []),
@@ -302,6 +321,22 @@ SCRIPTS = [
                    'accuracy', TOLERANCES['chinese_characters'][0]),
             Figure('Chinese characters top-3, held-out font', 'test_top3_accuracy', 0.603, '%',
                    'info', None)]),
+    _train('lenet5_mnist', 'mnist_cnn/lenet5.py', 'LeNet-5', 'mnist', 0.990,
+           ['--epochs', '20'], width='1'),
+    _train('lenet5_fashion', 'mnist_cnn/lenet5.py', 'LeNet-5', 'fashion_mnist', 0.89,
+           ['--epochs', '20'], width='1'),
+    _train('alexnet8_mnist', 'alexnet/train.py', 'AlexNet-8', 'mnist', 0.993,
+           ['--width', '0.25', '--epochs', '15']),
+    _train('alexnet8_fashion', 'alexnet/train.py', 'AlexNet-8', 'fashion_mnist', 0.91,
+           ['--width', '0.25', '--epochs', '15']),
+    _train('vgg16_fashion', 'vggnet/train.py', 'VGG-16 (batch norm)', 'fashion_mnist', 0.925,
+           ['--width', '0.25', '--epochs', '5']),
+    _train('inception10_fashion', 'googlenet/train.py', 'Inception-10', 'fashion_mnist', 0.91,
+           ['--epochs', '5'], width='1'),
+    _train('resnet18_mnist', 'resnet/train.py', 'ResNet-18', 'mnist', 0.995,
+           ['--width', '0.125', '--epochs', '8', '--augment', 'on']),
+    _train('resnet18_fashion', 'resnet/train.py', 'ResNet-18', 'fashion_mnist', 0.93,
+           ['--width', '0.125', '--epochs', '8', '--augment', 'on']),
 ]
 
 

