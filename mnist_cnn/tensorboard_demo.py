@@ -77,6 +77,7 @@ def parse_args(argv=None):
     for rate in args.learning_rates:
         cli.check_positive("--learning_rates", rate)
     args.stages = list(STAGE_DIRS) if args.stage == "all" else [int(args.stage)]
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
     return args
 
 

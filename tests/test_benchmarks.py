@@ -39,7 +39,6 @@ def check_timing(stdout, num_batches, passes=('Forward', 'Forward-backward')):
     assert [a[0] for a in across] == list(passes), stdout[-2000:]
     for info, steps, mean, sd in across:
         assert int(steps) == num_batches
-        assert float(mean) >= 0 and float(sd) >= 0
     assert [r[0] for r in RATE_RE.findall(stdout)] == list(passes)
     # one 'step 0' line per pass (a line every 10 timed steps)
     assert [int(s) for s, _ in STEP_RE.findall(stdout)] == [0] * len(passes)
@@ -258,10 +257,9 @@ def test_resnet_depths_have_the_known_parameter_counts(load_script):
 
     resnet = load_script('resnet/benchmark.py', 'resnet_benchmark_depths')
     expected = {50: 25568360, 101: 44577896}  # 200: 64726120; 50 is run by the script test
-    for depth, count in [(101, expected[101])]:
-        with tf.Graph().as_default():
-            resnet.inference(tf.zeros([1, 224, 224, 3]), False, depth=depth)
-            assert benchmark.count_parameters(tf.trainable_variables()) == count
+    with tf.Graph().as_default():
+        resnet.inference(tf.zeros([1, 224, 224, 3]), False, depth=101)
+        assert benchmark.count_parameters(tf.trainable_variables()) == expected[101]
     with tf.Graph().as_default():
         logits = resnet.inference(tf.zeros([1, 3, 224, 224]), False, depth=50,
                                   data_format='NCHW')

@@ -248,6 +248,7 @@ def test_unreachable_ps_exits_2_naming_it(run_script, fetch):
 
 
 # ------------------------------------------------------------ unwritable outputs
+PNG = os.path.join(REPO_ROOT, "images", "linear_regression.png")  # any image the repo has
 OUTPUTS = [
     ("setup/linear_regression.py", [], ["--json", "--plot"]),
     ("setup/softmax_regression.py", [], ["--json"]),
@@ -262,6 +263,18 @@ OUTPUTS = [
     ("apps/motion_recognition/recognize.py", [], ["--output", "--csv", "--json",
                                                   "--images_dir"]),
     ("images/plot_benchmarks.py", [], ["--plot"]),
+    ("alexnet/benchmark.py", ["--device", "cpu"], ["--json"]),
+    ("mnist_cnn/lenet5.py", [], ["--json", "--plot", "--weights", "--checkpoint_dir"]),
+    ("resnet/train.py", [], ["--json", "--plot", "--weights", "--checkpoint_dir"]),
+    ("mnist_cnn/tensorboard_demo.py", [], ["--json", "--plot", "--checkpoint_dir"]),
+    ("apps/wide_deep/train.py", [], ["--json", "--plot", "--checkpoint_dir"]),
+    ("apps/neural_style/stylize.py", [], ["--json", "--plot", "--output", "--checkpoint_dir"]),
+    ("apps/fast_neural_style/train.py", [], ["--json", "--plot", "--checkpoint_dir"]),
+    ("apps/fast_neural_style/stylize.py", [PNG], ["--json", "--plot", "--output_dir"]),
+    ("apps/captcha/train.py", [], ["--json", "--plot", "--checkpoint_dir"]),
+    ("apps/captcha/predict.py", [PNG], ["--json", "--output"]),
+    ("apps/chinese_characters/train.py", [], ["--json", "--plot", "--checkpoint_dir"]),
+    ("apps/chinese_characters/predict.py", [PNG], ["--json", "--output"]),
 ]
 
 # Runs each (script, flag) up to the end of its argument checks in one process.

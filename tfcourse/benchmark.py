@@ -543,6 +543,11 @@ def main(model, time_tensorflow_run, argv=None):
     def run(argv):
         args = check_benchmark_flags(parser.parse_args(argv))
         name = model.name.format(**vars(args))
+        if args.json is None:
+            slug = re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')
+            args.json = cli.run_dir('benchmarks', '%s_%s_%s_b%d.json' % (
+                slug, args.device, args.dtype, args.batch_size))
+        cli.check_outputs(args, '--json')  # before anything is built
         notes = _dtype_notes(model, args)
         for note in notes:
             print('%s: %s' % (name, note))
@@ -559,14 +564,8 @@ def main(model, time_tensorflow_run, argv=None):
             'load_average_before': load_before, 'load_average_after': _load(),
             'memory_estimate_bytes': need, 'dtype_notes': notes,
             'float32_ops': list(model.float32_ops) if args.dtype != 'float32' else []})
-        path = args.json
-        if path is None:
-            slug = re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')
-            path = cli.run_dir('benchmarks', '%s_%s_%s_b%d.json' % (
-                slug, args.device, args.dtype, args.batch_size))
-        if path:
-            cli.write_json(path, record)
-            cli.wrote(path)
+        if args.json:
+            cli.wrote(cli.write_json(args.json, record))
         return 0
 
     cli.run(run, argv)

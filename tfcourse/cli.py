@@ -299,7 +299,7 @@ def check_outputs(args, *flags, folders=()):
     naming a folder (``"--checkpoint_dir"``).  '' / None skip a flag.  The
     files themselves are still written atomically at the end.
     """
-    for flag in list(flags) + list(folders):
+    for flag in list(folders) + list(flags):  # folders first: default files live in them
         path = getattr(args, flag.lstrip("-"))
         if not path:
             continue

@@ -108,6 +108,7 @@ def parse_args(parser, argv, name):
         args.weights = os.path.join(args.checkpoint_dir, "weights.npz")
     args.augment = (image_data.AUGMENT[args.dataset] if args.augment == "auto"
                     else args.augment == "on")
+    cli.check_outputs(args, "--json", "--plot", "--weights", folders=("--checkpoint_dir",))
     return args
 
 

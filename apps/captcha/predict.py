@@ -30,7 +30,9 @@ def parse_args(argv):
     p.add_argument("--output", default="", metavar="PATH",
                    help="draw the predictions on the images into this PNG")
     p.add_argument("--json", default="", metavar="PATH", help="also write the predictions here")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    cli.check_outputs(args, "--json", "--output")  # before any work
+    return args
 
 
 def load_captcha(path):

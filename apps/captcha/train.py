@@ -56,6 +56,7 @@ def parse_args(argv):
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
     if args.batch_size > 4096:
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
     return args
 
 

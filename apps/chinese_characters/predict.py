@@ -36,6 +36,7 @@ def parse_args(argv):
     p.add_argument("--json", default="", metavar="PATH", help="also write the predictions here")
     args = p.parse_args(argv)
     cli.check_positive("--top_k", args.top_k)
+    cli.check_outputs(args, "--json", "--output", folders=())  # before any work
     return args
 
 

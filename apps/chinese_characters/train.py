@@ -74,6 +74,7 @@ def parse_args(argv):
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
     args.data_dir = args.data_dir or default_data_dir(
         "chinese_characters" if args.dataset == "fonts" else "hwdb")
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
     return args
 
 

@@ -58,6 +58,7 @@ def parse_args(argv):
     except ValueError:
         raise cli.UserError("--save_frames must be comma-separated frame numbers, e.g. 50,150")
     args.items = expand_inputs(args.inputs, args.samples_dir)
+    cli.check_outputs(args, "--json", "--plot", folders=("--output_dir",))  # before any work
     return args
 
 

@@ -84,6 +84,7 @@ def parse_args(argv):
     args.data_dir = args.data_dir or default_data_dir(args.dataset)
     if not os.path.exists(args.style) and not os.path.dirname(args.style):
         args.style = os.path.join(args.samples_dir, args.style)
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
     return args
 
 

@@ -101,6 +101,7 @@ def parse_args(argv):
     args.style_blend_weights = [w / sum(blend) for w in blend]
     args.content = image_path(args.content, args.samples_dir)
     args.styles = [image_path(s, args.samples_dir) for s in args.styles]
+    cli.check_outputs(args, "--json", "--plot", "--output", folders=("--checkpoint_dir",))
     return args
 
 

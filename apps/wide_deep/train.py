@@ -369,6 +369,7 @@ def parse_args(argv=None):
         raise cli.UserError("--hidden_units must be comma-separated integers, e.g. 100,50")
     if min(args.hidden_units) < 1:
         raise cli.UserError("--hidden_units must be positive")
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
     return args
 
 
