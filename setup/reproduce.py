@@ -160,8 +160,9 @@ def _grade_gflops(script, value, record, context, factor):
     if peak and value > peak:
         return 'below', '%.0f GFLOP/s is above %s (%.0f): the timing missed work' % (
             value, what, peak)
-    siblings = [v for name, v in (context.get('gflops') or {}).items()
-                if name != script.name and v]
+    siblings = [v for name, (v, dtype, device) in (context.get('gflops') or {}).items()
+                if name != script.name and v and dtype == record.get('dtype')
+                and device == record.get('device')]
     if len(siblings) >= 2:
         median = statistics.median(siblings)
         if not median / factor <= value <= median * factor:
@@ -172,12 +173,15 @@ def _grade_gflops(script, value, record, context, factor):
 
 
 def sibling_gflops(records):
-    """{script name: forward-backward GFLOP/s} of the benchmarks among ``records``."""
+    """{script name: (forward-backward GFLOP/s, dtype, device)} of the benchmarks among
+    ``records``: a net is compared with the others of the same dtype on the same device."""
     found = {}
     for script in SCRIPTS:
         for figure in script.figures:
-            if figure.kind == 'gflops' and records.get(script.name):
-                found[script.name] = lookup(records[script.name], figure.key)
+            record = records.get(script.name)
+            if figure.kind == 'gflops' and record:
+                found[script.name] = (lookup(record, figure.key), record.get('dtype'),
+                                      record.get('device'))
     return found
 
 

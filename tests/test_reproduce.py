@@ -62,8 +62,10 @@ def test_hardware_independent_checks(reproduce):
         == 'below'
     script, gflops = figure('vgg16', 'GFLOP/s')
     record = {'device': 'cpu', 'dtype': 'float32', 'forward_backward': {'gflops_per_sec': 40.0}}
-    siblings = dict(REPORT_TIER, gflops={'alexnet': 35.0, 'vgg16': 40.0, 'inception_v3': 30.0,
-                                         'resnet_v2_152': 45.0})
+    siblings = dict(REPORT_TIER, gflops={
+        name: (value, 'float32', 'cpu') for name, value in (
+            ('alexnet', 35.0), ('vgg16', 40.0), ('inception_v3', 30.0), ('resnet_v2_152', 45.0),
+            ('alexnet_bf16', 4000.0))})  # other dtypes are not siblings
     verdict, why = reproduce.grade(script, gflops, record, siblings)
     assert verdict == 'match' and "other nets' median" in why
     record['forward_backward']['gflops_per_sec'] = 400.0  # 10x its siblings: a timing bug
