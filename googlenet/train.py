@@ -20,8 +20,8 @@ thirds of the steps.
 Checkpoints, TensorBoard events, history, JSON result, curves and the weights
 export (.npz and .txt) go to --checkpoint_dir (default runs/inception10/DATASET/).
 """
-from tfcourse import cli, image_data, training
-from tfcourse.compat import tf, slim, session_config
+from tfcourse import cli, training
+from tfcourse.compat import tf, slim
 
 NAME = 'inception10'
 #: the test accuracies this script is meant to reach (issue 11)
@@ -77,50 +77,13 @@ def inference(images, num_classes, is_training, width=1.0, weight_decay=1e-4):
 
 
 def build_model(image_shape, num_classes, args):
-    """Placeholders, the network, loss, accuracy, learning-rate schedule and Adam step."""
-    images = tf.placeholder(tf.uint8, [None] + list(image_shape), name='images')
-    labels = tf.placeholder(tf.int64, [None], name='labels')
-    is_training = tf.placeholder_with_default(False, [], name='is_training')
-    x = tf.cast(images, tf.float32) / 255.0
-    logits = inference(x, num_classes, is_training, args.width, args.weight_decay)
+    """inference() in the training graph every model folder shares (tfcourse/training.py:
+    uint8 image placeholders scaled to [0, 1], cross-entropy, Adam, a stepped schedule)."""
+    def network(x, is_training):
+        return inference(x, num_classes, is_training, args.width, args.weight_decay)
 
-    with tf.name_scope('loss'):
-        cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-        loss = cross_entropy + tf.losses.get_regularization_loss()
-    with tf.name_scope('accuracy'):
-        correct_prediction = tf.equal(tf.argmax(logits, 1), labels)
-        accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
-
-    global_step = tf.train.get_or_create_global_step()
-    # the learning rate falls tenfold after a third and after two thirds of the steps
-    # (a third rounded up, so that it falls twice, not three times)
-    learning_rate = tf.train.exponential_decay(args.learning_rate, global_step,
-                                               (args.steps + 2) // 3, 0.1, staircase=True)
-    optimizer = tf.train.AdamOptimizer(learning_rate)
-    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm
-        train_op = optimizer.minimize(loss, global_step=global_step)
-    summary = training.add_summaries(images, cross_entropy, accuracy, learning_rate)
-    return dict(images=images, labels=labels, is_training=is_training, logits=logits,
-                loss=cross_entropy, accuracy=accuracy, learning_rate=learning_rate,
-                global_step=global_step, train_op=train_op, summary=summary)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    data = image_data.load(args.dataset, args.data_dir, image_size=args.image_size)
-    training.set_steps(args, data)
-    print('data: %d train, %d test images %s from %s; %d steps of %d (%.1f epochs)'
-          % (len(data.train_images), len(data.test_images), data.image_shape, data.data_dir,
-             args.steps, args.batch_size, args.steps * args.batch_size / len(data.train_images)))
-
-    tf.reset_default_graph()
-    tf.set_random_seed(args.seed)
-    net = build_model(data.image_shape, data.num_classes, args)
-    with tf.Session(config=session_config()) as sess:
-        result = training.fit(sess, net, data, args, NAME, target=TARGETS.get(args.dataset))
-    print('test accuracy %.4f' % result['test_accuracy'])
-    return 0
+    return training.build_model(network, image_shape, args)
 
 
 if __name__ == '__main__':
-    cli.run(main)
+    cli.run(lambda argv: training.main(NAME, parse_args, build_model, TARGETS, argv))

@@ -32,7 +32,7 @@ import sys
 import numpy as np
 
 from tfcourse import checkpoints, cli, default_data_dir, image_data
-from tfcourse.compat import tf, gpu_names
+from tfcourse.compat import tf, gpu_names, session_config
 
 __all__ = ["add_flags", "parse_args", "set_steps", "scaled", "build_parser", "add_summaries",
            "fit", "evaluate", "export_weights", "plot_curves"]
@@ -307,3 +307,52 @@ def build_parser(doc):
     """An ArgumentParser whose description is the first paragraph of the script's docstring."""
     return argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+# ---------------------------------------------------------------- the model and main
+def build_model(network, image_shape, args):
+    """Placeholders, ``network(x, is_training)`` -> logits on images scaled to [0, 1], the
+    loss, accuracy, learning-rate schedule and Adam step of every model-folder train script."""
+    images = tf.placeholder(tf.uint8, [None] + list(image_shape), name='images')
+    labels = tf.placeholder(tf.int64, [None], name='labels')
+    is_training = tf.placeholder_with_default(False, [], name='is_training')
+    x = tf.cast(images, tf.float32) / 255.0
+    logits = network(x, is_training)
+
+    with tf.name_scope('loss'):
+        cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+        loss = cross_entropy + tf.losses.get_regularization_loss()
+    with tf.name_scope('accuracy'):
+        correct_prediction = tf.equal(tf.argmax(logits, 1), labels)
+        accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
+
+    global_step = tf.train.get_or_create_global_step()
+    # the learning rate falls tenfold after a third and after two thirds of the steps
+    # (a third rounded up, so that it falls twice, not three times)
+    learning_rate = tf.train.exponential_decay(args.learning_rate, global_step,
+                                               (args.steps + 2) // 3, 0.1, staircase=True)
+    optimizer = tf.train.AdamOptimizer(learning_rate)
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm
+        train_op = optimizer.minimize(loss, global_step=global_step)
+    summary = add_summaries(images, cross_entropy, accuracy, learning_rate)
+    return dict(images=images, labels=labels, is_training=is_training, logits=logits,
+                loss=cross_entropy, accuracy=accuracy, learning_rate=learning_rate,
+                global_step=global_step, train_op=train_op, summary=summary)
+
+
+def main(name, parse_args, build_model, targets, argv=None):
+    """A train script's main(): load the data, build its model, fit() it, report."""
+    args = parse_args(argv)
+    data = image_data.load(args.dataset, args.data_dir, image_size=args.image_size)
+    set_steps(args, data)
+    print('data: %d train, %d test images %s from %s; %d steps of %d (%.1f epochs)'
+          % (len(data.train_images), len(data.test_images), data.image_shape, data.data_dir,
+             args.steps, args.batch_size, args.steps * args.batch_size / len(data.train_images)))
+
+    tf.reset_default_graph()
+    tf.set_random_seed(args.seed)
+    net = build_model(data.image_shape, data.num_classes, args)
+    with tf.Session(config=session_config()) as sess:
+        result = fit(sess, net, data, args, name, target=targets.get(args.dataset))
+    print('test accuracy %.4f' % result['test_accuracy'])
+    return 0
