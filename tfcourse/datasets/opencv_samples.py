@@ -12,9 +12,6 @@ package lists must exist: ``apt-get update`` as root once), whose
 is checked by MD5 (the values of opencv-doc 4.6.0).
 """
 import os
-import shutil
-import subprocess
-import tempfile
 
 from tfcourse.datasets import _common
 
@@ -74,36 +71,6 @@ def path(data_dir, name):
     return full
 
 
-def debian_files(package, members, staging):
-    """Copy ``members`` (paths inside the .deb) of Debian ``package`` into ``staging``.
-
-    ``apt-get download`` + ``dpkg-deb -x`` in a temporary folder (no root
-    needed once the apt package lists exist).  Returns the .deb's file name.
-    """
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise _common.UserError("no standard mirror and no apt-get/dpkg-deb here; download the "
-                                "files of %s by hand into the data folder %s/" % (MIRROR, NAME))
-    with tempfile.TemporaryDirectory(prefix="tfcourse-deb-") as tmp:
-        proc = subprocess.run(["apt-get", "download", package], cwd=tmp,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=900)
-        debs = [n for n in os.listdir(tmp) if n.endswith(".deb")]
-        if not debs:
-            last = (proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-            raise _common.UserError("apt-get download %s failed (%s); run `apt-get update` as "
-                                    "root first, then retry" % (package, last[0]))
-        root = os.path.join(tmp, "root")
-        subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), root], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for member in members:
-            source = os.path.join(root, member)
-            if not os.path.exists(source):
-                raise _common.UserError("%s has no %s; the package changed, please report it"
-                                        % (debs[0], member))
-            shutil.copyfile(source, os.path.join(staging, os.path.basename(member)))
-        return debs[0]
-
-
 def fetch(target_dir, offline=False, log=print):
     if is_present(target_dir):
         return "OpenCV samples already in %s (checksums verified)" % target_dir
@@ -124,7 +91,7 @@ def fetch(target_dir, offline=False, log=print):
                 sources.append("%d files from %s" % (len(from_mirror), MIRROR))
             wanted = [n for n in wanted if n not in from_mirror]
         if wanted:
-            deb = debian_files(DEB_PACKAGE, [DEB_DIR + n for n in wanted], staging)
+            deb = _common.deb_members(DEB_PACKAGE, [DEB_DIR + n for n in wanted], staging, log=log)
             sources.append("%d files from Debian package %s (%s)" % (len(wanted), DEB_PACKAGE, deb))
         bad = [n for n in FILES if not _good(os.path.join(staging, n), n)
                and not _good(os.path.join(target_dir, n), n)]

@@ -7,9 +7,6 @@ but the apt package lists must exist: ``apt-get update`` as root once), whose
 video is checked by MD5.
 """
 import os
-import shutil
-import subprocess
-import tempfile
 
 from tfcourse.datasets import _common
 
@@ -30,28 +27,8 @@ def is_present(target_dir):
 
 
 def _from_debian(staging, log):
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise _common.UserError("no standard mirror and no apt-get/dpkg-deb here; download %s "
-                                "by hand into the data folder vtest/" % MIRROR)
-    with tempfile.TemporaryDirectory(prefix="tfcourse-deb-") as tmp:
-        proc = subprocess.run(["apt-get", "download", DEB_PACKAGE], cwd=tmp,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=900)
-        debs = [n for n in os.listdir(tmp) if n.endswith(".deb")]
-        if not debs:
-            last = (proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-            raise _common.UserError("apt-get download %s failed (%s); run `apt-get update` as "
-                                    "root first, then retry" % (DEB_PACKAGE, last[0]))
-        deb = os.path.join(tmp, debs[0])
-        root = os.path.join(tmp, "root")
-        subprocess.run(["dpkg-deb", "-x", deb, root], check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        member = os.path.join(root, DEB_MEMBER)
-        if not os.path.exists(member):
-            raise _common.UserError("%s has no %s; the package changed, please report it"
-                                    % (debs[0], DEB_MEMBER))
-        shutil.copyfile(member, os.path.join(staging, FILE))
-        return "Debian package %s (%s)" % (DEB_PACKAGE, debs[0])
+    deb = _common.deb_members(DEB_PACKAGE, [DEB_MEMBER], staging, log=log)
+    return "Debian package %s (%s)" % (DEB_PACKAGE, deb)
 
 
 def fetch(target_dir, offline=False, log=print):
