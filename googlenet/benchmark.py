@@ -183,24 +183,16 @@ def inception_v3_base(inputs, scope=None, data_format='NHWC'):
             end_point = 'Mixed_6a'
             with tf.variable_scope(end_point):
                 with tf.variable_scope('Branch_0'):
-                    branch_0 = slim.conv2d(
-                            net,
-                            384, [3, 3],
-                            stride=2,
-                            padding='VALID',
-                            scope='Conv2d_1a_1x1')
+                    branch_0 = slim.conv2d(net, 384, [3, 3], stride=2, padding='VALID',
+                                           scope='Conv2d_1a_1x1')
                 with tf.variable_scope('Branch_1'):
                     branch_1 = slim.conv2d(net, 64, [1, 1], scope='Conv2d_0a_1x1')
                     branch_1 = slim.conv2d(branch_1, 96, [3, 3], scope='Conv2d_0b_3x3')
-                    branch_1 = slim.conv2d(
-                            branch_1,
-                            96, [3, 3],
-                            stride=2,
-                            padding='VALID',
-                            scope='Conv2d_1a_1x1')
+                    branch_1 = slim.conv2d(branch_1, 96, [3, 3], stride=2, padding='VALID',
+                                           scope='Conv2d_1a_1x1')
                 with tf.variable_scope('Branch_2'):
-                    branch_2 = slim.max_pool2d(
-                            net, [3, 3], stride=2, padding='VALID', scope='MaxPool_1a_3x3')
+                    branch_2 = slim.max_pool2d(net, [3, 3], stride=2, padding='VALID',
+                                               scope='MaxPool_1a_3x3')
                 net = tf.concat([branch_0, branch_1, branch_2], concat_axis)
             end_points[end_point] = net
 
@@ -292,25 +284,17 @@ def inception_v3_base(inputs, scope=None, data_format='NHWC'):
             with tf.variable_scope(end_point):
                 with tf.variable_scope('Branch_0'):
                     branch_0 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
-                    branch_0 = slim.conv2d(
-                            branch_0,
-                            320, [3, 3],
-                            stride=2,
-                            padding='VALID',
-                            scope='Conv2d_1a_3x3')
+                    branch_0 = slim.conv2d(branch_0, 320, [3, 3], stride=2, padding='VALID',
+                                           scope='Conv2d_1a_3x3')
                 with tf.variable_scope('Branch_1'):
                     branch_1 = slim.conv2d(net, 192, [1, 1], scope='Conv2d_0a_1x1')
                     branch_1 = slim.conv2d(branch_1, 192, [1, 7], scope='Conv2d_0b_1x7')
                     branch_1 = slim.conv2d(branch_1, 192, [7, 1], scope='Conv2d_0c_7x1')
-                    branch_1 = slim.conv2d(
-                            branch_1,
-                            192, [3, 3],
-                            stride=2,
-                            padding='VALID',
-                            scope='Conv2d_1a_3x3')
+                    branch_1 = slim.conv2d(branch_1, 192, [3, 3], stride=2, padding='VALID',
+                                           scope='Conv2d_1a_3x3')
                 with tf.variable_scope('Branch_2'):
-                    branch_2 = slim.max_pool2d(
-                            net, [3, 3], stride=2, padding='VALID', scope='MaxPool_1a_3x3')
+                    branch_2 = slim.max_pool2d(net, [3, 3], stride=2, padding='VALID',
+                                               scope='MaxPool_1a_3x3')
                 net = tf.concat([branch_0, branch_1, branch_2], concat_axis)
             end_points[end_point] = net
             # mixed_9: 8 x 8 x 2048.
@@ -320,19 +304,15 @@ def inception_v3_base(inputs, scope=None, data_format='NHWC'):
                     branch_0 = slim.conv2d(net, 320, [1, 1], scope='Conv2d_0a_1x1')
                 with tf.variable_scope('Branch_1'):
                     branch_1 = slim.conv2d(net, 384, [1, 1], scope='Conv2d_0a_1x1')
-                    branch_1 = tf.concat(
-                            [
-                                    slim.conv2d(branch_1, 384, [1, 3], scope='Conv2d_0b_1x3'),
-                                    slim.conv2d(branch_1, 384, [3, 1], scope='Conv2d_0b_3x1')
-                            ], concat_axis)
+                    branch_1 = tf.concat([
+                        slim.conv2d(branch_1, 384, [1, 3], scope='Conv2d_0b_1x3'),
+                        slim.conv2d(branch_1, 384, [3, 1], scope='Conv2d_0b_3x1')], concat_axis)
                 with tf.variable_scope('Branch_2'):
                     branch_2 = slim.conv2d(net, 448, [1, 1], scope='Conv2d_0a_1x1')
                     branch_2 = slim.conv2d(branch_2, 384, [3, 3], scope='Conv2d_0b_3x3')
-                    branch_2 = tf.concat(
-                            [
-                                    slim.conv2d(branch_2, 384, [1, 3], scope='Conv2d_0c_1x3'),
-                                    slim.conv2d(branch_2, 384, [3, 1], scope='Conv2d_0d_3x1')
-                            ], concat_axis)
+                    branch_2 = tf.concat([
+                        slim.conv2d(branch_2, 384, [1, 3], scope='Conv2d_0c_1x3'),
+                        slim.conv2d(branch_2, 384, [3, 1], scope='Conv2d_0d_3x1')], concat_axis)
                 with tf.variable_scope('Branch_3'):
                     branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
                     branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
@@ -346,19 +326,15 @@ def inception_v3_base(inputs, scope=None, data_format='NHWC'):
                     branch_0 = slim.conv2d(net, 320, [1, 1], scope='Conv2d_0a_1x1')
                 with tf.variable_scope('Branch_1'):
                     branch_1 = slim.conv2d(net, 384, [1, 1], scope='Conv2d_0a_1x1')
-                    branch_1 = tf.concat(
-                            [
-                                    slim.conv2d(branch_1, 384, [1, 3], scope='Conv2d_0b_1x3'),
-                                    slim.conv2d(branch_1, 384, [3, 1], scope='Conv2d_0c_3x1')
-                            ], concat_axis)
+                    branch_1 = tf.concat([
+                        slim.conv2d(branch_1, 384, [1, 3], scope='Conv2d_0b_1x3'),
+                        slim.conv2d(branch_1, 384, [3, 1], scope='Conv2d_0c_3x1')], concat_axis)
                 with tf.variable_scope('Branch_2'):
                     branch_2 = slim.conv2d(net, 448, [1, 1], scope='Conv2d_0a_1x1')
                     branch_2 = slim.conv2d(branch_2, 384, [3, 3], scope='Conv2d_0b_3x3')
-                    branch_2 = tf.concat(
-                            [
-                                    slim.conv2d(branch_2, 384, [1, 3], scope='Conv2d_0c_1x3'),
-                                    slim.conv2d(branch_2, 384, [3, 1], scope='Conv2d_0d_3x1')
-                            ], concat_axis)
+                    branch_2 = tf.concat([
+                        slim.conv2d(branch_2, 384, [1, 3], scope='Conv2d_0c_1x3'),
+                        slim.conv2d(branch_2, 384, [3, 1], scope='Conv2d_0d_3x1')], concat_axis)
                 with tf.variable_scope('Branch_3'):
                     branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
                     branch_3 = slim.conv2d(branch_3, 192, [1, 1], scope='Conv2d_0b_1x1')
