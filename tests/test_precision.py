@@ -70,3 +70,20 @@ def test_unknown_dtype_is_one_line(run_script, fetch):
                       check=False)
     assert proc.returncode == 2 and "invalid choice: 'int8'" in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_model_folder_train_script_in_bfloat16(run_script, fetch, tmp_path):
+    """ResNet-18 (slim layers and batch norm, through the custom getter) in bfloat16."""
+    from tfcourse.compat import tf
+
+    out = tmp_path / 'r.json'
+    run_script('resnet/train.py', '--dataset', 'mnist5k', '--data_dir', fetch('mnist5k'),
+               '--steps', 40, '--width', 0.125, '--batch_size', 32, '--learning_rate', 3e-3,
+               '--dtype', 'bfloat16', '--checkpoint_dir', tmp_path / 'ckpt', '--json', out,
+               '--plot', '', '--weights', '')
+    record = json.loads(out.read_text())
+    assert record['dtype'] == 'bfloat16' and record['test_accuracy'] > 0.4  # chance: 10 %
+    reader = tf.train.NewCheckpointReader(tf.train.latest_checkpoint(str(tmp_path / 'ckpt')))
+    weights = {n: d for n, d in reader.get_variable_to_dtype_map().items()
+               if n.endswith('weights') and 'Adam' not in n}
+    assert len(weights) > 10 and set(weights.values()) == {tf.float32}

@@ -31,7 +31,7 @@ import sys
 
 import numpy as np
 
-from tfcourse import checkpoints, cli, default_data_dir, image_data
+from tfcourse import checkpoints, cli, default_data_dir, image_data, precision
 from tfcourse.compat import tf, gpu_names, session_config
 
 __all__ = ["add_flags", "parse_args", "set_steps", "scaled", "build_parser", "add_summaries",
@@ -67,6 +67,7 @@ def add_flags(parser, name, dataset="mnist", steps=2000, batch_size=64, learning
                         help="flowers17 only: side of the square the jpgs are resized to "
                              "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    precision.add_dtype_flag(parser)
     parser.add_argument("--log_every", type=int, default=100,
                         help="print a line and write summaries every N steps")
     parser.add_argument("--eval_every", type=int, default=0,
@@ -246,6 +247,7 @@ def fit(sess, net, data, args, name, target=None):
         "train_seconds_this_run": round(train_seconds, 1),
         "steps_per_second": round(steps_done / train_seconds, 2) if steps_done else None,
         "device": (gpu_names() or ["CPU"])[0], "tf_version": tf.__version__,
+        "dtype": args.dtype, "loss_scale": args.loss_scale if args.dtype == "float16" else None,
         "command": " ".join(["python"] + sys.argv), "checkpoint_dir": args.checkpoint_dir,
         "history": history,
     }
@@ -316,12 +318,16 @@ def build_model(network, image_shape, args):
     images = tf.placeholder(tf.uint8, [None] + list(image_shape), name='images')
     labels = tf.placeholder(tf.int64, [None], name='labels')
     is_training = tf.placeholder_with_default(False, [], name='is_training')
-    x = tf.cast(images, tf.float32) / 255.0
-    logits = network(x, is_training)
+    dtype = precision.DTYPES[args.dtype]
+    x = tf.cast(tf.cast(images, tf.float32) / 255.0, dtype)
+    # --dtype float16/bfloat16: float32 master weights, read through a cast (tfcourse/precision)
+    with tf.variable_scope(tf.get_variable_scope(),
+                           custom_getter=precision.compute_dtype_getter(dtype)):
+        logits = tf.cast(network(x, is_training), tf.float32)
 
     with tf.name_scope('loss'):
         cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-        loss = cross_entropy + tf.losses.get_regularization_loss()
+        loss = cross_entropy + tf.cast(tf.losses.get_regularization_loss(), tf.float32)
     with tf.name_scope('accuracy'):
         correct_prediction = tf.equal(tf.argmax(logits, 1), labels)
         accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
@@ -331,7 +337,7 @@ def build_model(network, image_shape, args):
     # (a third rounded up, so that it falls twice, not three times)
     learning_rate = tf.train.exponential_decay(args.learning_rate, global_step,
                                                (args.steps + 2) // 3, 0.1, staircase=True)
-    optimizer = tf.train.AdamOptimizer(learning_rate)
+    optimizer = precision.loss_scaled(tf.train.AdamOptimizer(learning_rate), args)
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm
         train_op = optimizer.minimize(loss, global_step=global_step)
     summary = add_summaries(images, cross_entropy, accuracy, learning_rate)
