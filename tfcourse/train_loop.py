@@ -11,12 +11,16 @@ before every save); this module only adds the history:
 * :func:`check_loss` -- a NaN or infinite loss stops training with the step and
   the flag to change;
 * :func:`save` -- ``history.json`` first, then the checkpoint (a kill between the
-  two loses nothing), never weights that are not finite.
+  two loses nothing), never weights that are not finite;
+* :func:`fit` -- the apps' feed-dict loop itself, with all of the above.
 """
 import json
 import os
 
+import numpy as np
+
 from tfcourse import checkpoints, cli
+from tfcourse.compat import tf
 
 HISTORY = "history.json"
 
@@ -56,4 +60,54 @@ def save(sess, saver, checkpoint_dir, step, history, finite_op):
     checkpoints.save(saver, sess, checkpoint_dir, step, finite_op, "lower --learning_rate")
 
 
-__all__ = ["restore_or_initialize", "check_loss", "save", "all_finite_op"]
+def fit(sess, saver, model, x_train, y_train, args, validate, finite_op):
+    """The feed-dict training loop of the apps, shared by the captcha and the characters.
+
+    Shuffled batches (reshuffled each epoch, seeded by ``--seed``); ``model`` has
+    images, labels, keep_prob, is_training, train_op, loss, summary and global_step.
+    Every ``--log_every`` steps the mean loss and, every ``--eval_every`` steps,
+    ``validate(sess)`` -> [(history key, summary tag, value), ...] go into the
+    history, TensorBoard and the progress line; a NaN loss stops; checkpoints every
+    ``--save_every`` steps and at the end.  Returns ``(history, steps done,
+    training seconds)``.
+    """
+    rng = np.random.RandomState(args.seed)
+    start, history = restore_or_initialize(sess, saver, args.checkpoint_dir, args.restore,
+                                           model["global_step"])
+    writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
+    progress = cli.Progress(args.steps, unit="steps", initial=start)
+    order, cursor, window = rng.permutation(len(x_train)), 0, []
+    for step in range(start + 1, args.steps + 1):
+        if cursor + args.batch_size > len(order):
+            order, cursor = rng.permutation(len(x_train)), 0
+        idx = order[cursor:cursor + args.batch_size]
+        cursor += args.batch_size
+        feed = {model["images"]: x_train[idx], model["labels"]: y_train[idx],
+                model["keep_prob"]: args.keep_prob, model["is_training"]: True}
+        if step % args.log_every == 0:
+            _, loss, summary = sess.run([model["train_op"], model["loss"], model["summary"]],
+                                        feed)
+            writer.add_summary(summary, step)
+        else:
+            _, loss = sess.run([model["train_op"], model["loss"]], feed)
+        check_loss(float(loss), step)
+        window.append(float(loss))
+        if step % args.log_every == 0 or step == args.steps:
+            entry = {"step": step, "loss": float(np.mean(window)),
+                     "epoch": round(step * args.batch_size / len(x_train), 2)}
+            window = []
+            if step % args.eval_every == 0 or step == args.steps:
+                metrics = validate(sess)
+                entry.update((key, value) for key, _, value in metrics)
+                writer.add_summary(tf.Summary(value=[
+                    tf.Summary.Value(tag=tag, simple_value=value)
+                    for _, tag, value in metrics]), step)
+            history.append(entry)
+            progress.update(step, **{k: v for k, v in entry.items() if k != "step"})
+        if step % args.save_every == 0 or step == args.steps:
+            save(sess, saver, args.checkpoint_dir, step, history, finite_op)
+    writer.close()
+    return history, max(0, args.steps - start), progress.elapsed()
+
+
+__all__ = ["restore_or_initialize", "check_loss", "save", "all_finite_op", "fit"]

@@ -183,47 +183,15 @@ def main(argv=None):
     model = build_model(args.learning_rate)
     finite = train_loop.all_finite_op()
     saver = tf.train.Saver(max_to_keep=3)
-    rng = np.random.RandomState(args.seed)
+
+    def validate(sess):
+        _, per_position, whole = evaluate(sess, model, x_val, y_val)
+        return [("val_per_position", "validation/per_position_accuracy", per_position),
+                ("val_whole", "validation/whole_captcha_accuracy", whole)]
 
     with tf.Session(config=session_config()) as sess:
-        start, history = train_loop.restore_or_initialize(sess, saver, args.checkpoint_dir,
-                                                          args.restore, model["global_step"])
-        writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
-        progress = cli.Progress(args.steps, unit="steps", initial=start)
-        order, cursor, window = rng.permutation(len(x_train)), 0, []
-        for step in range(start + 1, args.steps + 1):
-            if cursor + args.batch_size > len(order):
-                order, cursor = rng.permutation(len(x_train)), 0
-            idx = order[cursor:cursor + args.batch_size]
-            cursor += args.batch_size
-            feed = {model["images"]: x_train[idx], model["labels"]: y_train[idx],
-                    model["keep_prob"]: args.keep_prob, model["is_training"]: True}
-            if step % args.log_every == 0:
-                _, loss, summary = sess.run([model["train_op"], model["loss"], model["summary"]],
-                                            feed)
-                writer.add_summary(summary, step)
-            else:
-                _, loss = sess.run([model["train_op"], model["loss"]], feed)
-            train_loop.check_loss(float(loss), step)
-            window.append(float(loss))
-            if step % args.log_every == 0 or step == args.steps:
-                entry = {"step": step, "loss": float(np.mean(window))}
-                window = []
-                if step % args.eval_every == 0 or step == args.steps:
-                    _, val_pos, val_whole = evaluate(sess, model, x_val, y_val)
-                    entry.update(val_per_position=val_pos, val_whole=val_whole)
-                    writer.add_summary(tf.Summary(value=[
-                        tf.Summary.Value(tag="validation/per_position_accuracy",
-                                         simple_value=val_pos),
-                        tf.Summary.Value(tag="validation/whole_captcha_accuracy",
-                                         simple_value=val_whole)]), step)
-                history.append(entry)
-                progress.update(step, **{k: v for k, v in entry.items() if k != "step"})
-            if step % args.save_every == 0 or step == args.steps:
-                train_loop.save(sess, saver, args.checkpoint_dir, step, history, finite)
-        writer.close()
-        train_seconds = progress.elapsed()
-        steps_done = max(0, args.steps - start)
+        history, steps_done, train_seconds = train_loop.fit(
+            sess, saver, model, x_train, y_train, args, validate, finite)
         start_time = time.time()
         positions, per_position, whole = evaluate(sess, model, x_test, y_test)
         eval_seconds = time.time() - start_time
