@@ -1,6 +1,7 @@
 """Download helpers shared by the data-set modules (standard library only)."""
 import contextlib
 import glob
+import gzip
 import hashlib
 import os
 import shutil
@@ -166,3 +167,31 @@ def deb_members(package, members, dest_dir, log=print):
                                 % (debs[0], member))
             shutil.copyfile(path, os.path.join(dest_dir, os.path.basename(member)))
         return debs[0]
+
+
+def verify_gz(directory, files):
+    """Names of ``files`` ({name: MD5 of the uncompressed file}) whose ``name.gz`` in
+    ``directory`` is missing or does not match (the IDX sets: MNIST, Fashion-MNIST)."""
+    bad = []
+    for name, digest in files.items():
+        path = os.path.join(directory, name + ".gz")
+        try:
+            ok = os.path.exists(path) and md5(path, opener=gzip.open) == digest
+        except (OSError, EOFError):
+            ok = False
+        if not ok:
+            bad.append(name + ".gz")
+    return bad
+
+
+def gz_from_mirrors(mirrors, files, staging, log):
+    """Download every ``name.gz`` of ``files`` from the first of ``mirrors`` whose files all
+    arrive and pass verify_gz; the mirror used, or None."""
+    for mirror in mirrors:
+        if not all(download_url(mirror + name + ".gz", os.path.join(staging, name + ".gz"),
+                                log=log) for name in files):
+            continue
+        if not verify_gz(staging, files):
+            return mirror
+        log("  files from %s failed their checksums" % mirror)
+    return None

@@ -39,16 +39,7 @@ PACKAGE_NAMES = {
 
 def verify(directory):
     """Names of the files in ``directory`` that are missing or do not match their MD5."""
-    bad = []
-    for name, digest in FILES.items():
-        path = os.path.join(directory, name + ".gz")
-        try:
-            ok = os.path.exists(path) and _common.md5(path, opener=gzip.open) == digest
-        except (OSError, EOFError):
-            ok = False
-        if not ok:
-            bad.append(name + ".gz")
-    return bad
+    return _common.verify_gz(directory, FILES)
 
 
 def is_present(target_dir):
@@ -56,14 +47,7 @@ def is_present(target_dir):
 
 
 def _from_mirrors(staging, log):
-    for mirror in MIRRORS:
-        if not all(_common.download_url(mirror + name + ".gz", os.path.join(staging, name + ".gz"),
-                                        log=log) for name in FILES):
-            continue
-        if not verify(staging):
-            return mirror
-        log("  files from %s failed their checksums" % mirror)
-    return None
+    return _common.gz_from_mirrors(MIRRORS, FILES, staging, log)
 
 
 def _from_pypi(staging, log):
