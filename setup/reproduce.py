@@ -197,7 +197,7 @@ def _fmt(value, unit):
     if unit == 'x':
         return '%.2f' % value
     if isinstance(value, float):
-        return '%.2f' % value
+        return '%.2e' % value if 0 < abs(value) < 0.01 else '%.2f' % value
     return str(value)
 
 
