@@ -27,6 +27,7 @@ import sys
 import time
 
 from tfcourse import REPO_ROOT, cli, default_data_dir
+from tfcourse.machine import cpu_info, cpu_peak_gflops
 from tfcourse.scripts import DATA_CHECKS, SCRIPTS, TOLERANCES, by_name, lookup
 
 REPORT_GPU = 'RTX 2070'  # the report's figures were measured on a GeForce RTX 2070
@@ -41,35 +42,6 @@ RECORD_ROOT = REPO_ROOT
 
 # ---------------------------------------------------------------- the machine
 
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_peak_gflops():
-    """Float32 peak of this CPU: cores x clock x FLOPs per cycle (FMA: 2 x the SIMD lanes)."""
-    flags, mhz = set(), None
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                key, _, value = line.partition(':')
-                if key.strip() == 'flags':
-                    flags = set(value.split())
-                elif key.strip() == 'cpu MHz' and mhz is None:
-                    mhz = float(value)
-    except (OSError, ValueError):
-        pass
-    lanes = 16 if 'avx512f' in flags else 8 if 'avx2' in flags else 4
-    per_cycle = lanes * (4 if 'fma' in flags else 2)  # two FMA units of `lanes` floats
-    return (os.cpu_count() or 1) * (mhz or 3500.0) / 1000.0 * per_cycle
-
-
 def machine(device):
     """What a report says of the machine it ran on."""
     gpus = []
@@ -83,7 +55,7 @@ def machine(device):
         tf_version = tf_module.__version__
     except ImportError:
         tf_version = None
-    return {'cpu': cpu_model(), 'cores': os.cpu_count(), 'gpus': gpus,
+    return {'cpu': cpu_info()['model'], 'cores': os.cpu_count(), 'gpus': gpus,
             'tensorflow': tf_version, 'python': platform.python_version(),
             'load_average': list(os.getloadavg())}
 

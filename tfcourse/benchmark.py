@@ -20,7 +20,6 @@ defines one of these functions again.
 """
 import collections
 import os
-import platform
 import re
 import sys
 from datetime import datetime
@@ -29,6 +28,7 @@ from tfcourse import cli
 from tfcourse.compat import tf, gpu_names, session_config
 from tfcourse import gpu_check
 from tfcourse import precision
+from tfcourse.machine import cpu_info
 from tfcourse.precision import DTYPES, compute_dtype_getter
 
 __all__ = ['Model', 'main', 'add_benchmark_flags', 'check_benchmark_flags', 'build',
@@ -411,22 +411,6 @@ def run_benchmark(args, net, time_tensorflow_run, graph=None):
     timings = results[0]
     timings['one_tower'] = results[1] if len(results) > 1 else None
     return timings
-
-
-def cpu_info():
-    """{'model': ..., 'cores': n, 'flags': set()} of this machine's CPU (from /proc/cpuinfo)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                key, _, value = line.partition(':')
-                if key.strip() == 'model name' and value.strip():
-                    model = value.strip()
-                elif key.strip() == 'flags':
-                    flags = set(value.split())
-    except OSError:
-        pass
-    return {'model': model, 'cores': os.cpu_count(), 'flags': flags}
 
 
 def gpu_peak_tflops(device_name, dtype):

@@ -1,0 +1,36 @@
+"""What this machine's CPU is (no TensorFlow import): for the records and the reproduce report."""
+import os
+import platform
+
+
+def cpu_info():
+    """{'model': ..., 'cores': n, 'flags': set(), 'mhz': float or None} of this machine's CPU,
+    from /proc/cpuinfo (the first processor's entries)."""
+    model, flags, mhz = None, None, None
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                key, value = key.strip(), value.strip()
+                if key == 'model name' and value and model is None:
+                    model = value
+                elif key == 'flags' and flags is None:
+                    flags = set(value.split())
+                elif key == 'cpu MHz' and mhz is None:
+                    try:
+                        mhz = float(value)
+                    except ValueError:
+                        pass
+    except OSError:
+        pass
+    return {'model': model or platform.processor() or platform.machine(),
+            'cores': os.cpu_count(), 'flags': flags or set(), 'mhz': mhz}
+
+
+def cpu_peak_gflops(info=None):
+    """Float32 peak of this CPU: cores x clock x FLOPs per cycle (FMA: 2 x the SIMD lanes)."""
+    info = info or cpu_info()
+    flags = info['flags']
+    lanes = 16 if 'avx512f' in flags else 8 if 'avx2' in flags else 4
+    per_cycle = lanes * (4 if 'fma' in flags else 2)  # two FMA units of `lanes` floats
+    return (info['cores'] or 1) * (info['mhz'] or 3500.0) / 1000.0 * per_cycle
