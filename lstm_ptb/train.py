@@ -30,6 +30,8 @@ curve goes to --plot and the result to --json, by default all under
 runs/ptb_<model>/; to record the report's run:
 --json results/ptb_small.json --plot images/ptb_small_perplexity.png.
 A cost that goes NaN/inf stops the run (exit 2) before the weights are saved.
+--dtype bfloat16|float16 computes the LSTM and the softmax in that dtype with
+float32 weights, loss and gradients (float16 with loss scaling, --loss_scale).
 """
 import argparse
 import json
@@ -39,7 +41,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, announce_device, sequence_loss_by_example, session_config
-from tfcourse import checkpoints, cli
+from tfcourse import checkpoints, cli, precision
 from tfcourse.datasets import fetch_hint, source_label
 
 import reader  # lstm_ptb/reader.py, next to this script
@@ -70,6 +72,7 @@ class SmallConfig(object):
     batch_size = 20
     vocab_size = 10000
     rnn_mode = "basic"
+    dtype = "float32"
 
 
 class MediumConfig(object):
@@ -87,6 +90,7 @@ class MediumConfig(object):
     batch_size = 20
     vocab_size = 10000
     rnn_mode = "basic"
+    dtype = "float32"
 
 
 class LargeConfig(object):
@@ -104,6 +108,7 @@ class LargeConfig(object):
     batch_size = 20
     vocab_size = 10000
     rnn_mode = "basic"
+    dtype = "float32"
 
 
 class TestConfig(object):
@@ -121,6 +126,7 @@ class TestConfig(object):
     batch_size = 20
     vocab_size = 10000
     rnn_mode = "basic"
+    dtype = "float32"
 
 
 CONFIGS = {"small": SmallConfig, "medium": MediumConfig, "large": LargeConfig,
@@ -139,9 +145,10 @@ def get_configs(args):
         config.max_max_epoch = args.max_max_epoch
     if args.learning_rate is not None:
         config.learning_rate = args.learning_rate
-    config.rnn_mode = args.rnn_mode
     eval_config = get_config(args.model)
-    eval_config.rnn_mode = args.rnn_mode
+    for cfg in (config, eval_config):
+        cfg.rnn_mode = args.rnn_mode
+        cfg.dtype, cfg.loss_scale = args.dtype, args.loss_scale
     eval_config.batch_size = 1
     eval_config.num_steps = 1
     return config, eval_config
@@ -161,6 +168,7 @@ def parse_args(argv=None):
                         help="basic: BasicLSTMCell step by step; block: the fused BlockLSTM op "
                              "over the whole sequence (same weights and results, fewer ops) "
                              "(default: %(default)s)")
+    precision.add_dtype_flag(parser)
     parser.add_argument("--checkpoint_dir", default=None,
                         help="checkpoints and TensorBoard summaries (default runs/ptb_MODEL; "
                              "'' = none)")
@@ -226,9 +234,14 @@ class PTBModel(object):
         size = config.hidden_size
         vocab_size = config.vocab_size
 
+        # --dtype: the LSTM and the softmax compute in this dtype; the variables stay
+        # float32 (the custom getter of build_graph casts them), the loss is float32
+        self._dtype = dtype = precision.DTYPES[config.dtype]
+
         with tf.device("/cpu:0"):
             embedding = tf.get_variable("embedding", [vocab_size, size], dtype=tf.float32)
             inputs = tf.nn.embedding_lookup(embedding, input_.input_data)
+        inputs = tf.cast(inputs, dtype)
 
         if is_training and config.keep_prob < 1:
             inputs = tf.nn.dropout(inputs, config.keep_prob)
@@ -239,9 +252,9 @@ class PTBModel(object):
             outputs, state = self._build_rnn_graph_lstm(inputs, config, is_training)
 
         output = tf.reshape(outputs, [-1, size])
-        softmax_w = tf.get_variable("softmax_w", [size, vocab_size], dtype=tf.float32)
-        softmax_b = tf.get_variable("softmax_b", [vocab_size], dtype=tf.float32)
-        logits = tf.matmul(output, softmax_w) + softmax_b
+        softmax_w = tf.get_variable("softmax_w", [size, vocab_size], dtype=dtype)
+        softmax_b = tf.get_variable("softmax_b", [vocab_size], dtype=dtype)
+        logits = tf.cast(tf.matmul(output, softmax_w) + softmax_b, tf.float32)
         loss = sequence_loss_by_example(
             [logits],
             [tf.reshape(input_.targets, [-1])],
@@ -254,8 +267,11 @@ class PTBModel(object):
 
         self._lr = tf.Variable(0.0, trainable=False, name="learning_rate")
         tvars = tf.trainable_variables()
-        grads, _ = tf.clip_by_global_norm(tf.gradients(cost, tvars), config.max_grad_norm)
-        optimizer = tf.train.GradientDescentOptimizer(self._lr)
+        # float16: the loss-scale optimizer scales the loss, unscales the gradients and
+        # skips a step whose gradients overflowed (the other dtypes: the optimizer itself)
+        optimizer = precision.loss_scaled(tf.train.GradientDescentOptimizer(self._lr), config)
+        grads, _ = tf.clip_by_global_norm(
+            [g for g, _ in optimizer.compute_gradients(cost, tvars)], config.max_grad_norm)
         self._train_op = optimizer.apply_gradients(
             zip(grads, tvars), global_step=tf.train.get_or_create_global_step())
 
@@ -285,7 +301,7 @@ class PTBModel(object):
         cell = tf.nn.rnn_cell.MultiRNNCell([make_cell() for _ in range(config.num_layers)],
                                            state_is_tuple=True)
 
-        self._initial_state = cell.zero_state(self._input.batch_size, tf.float32)
+        self._initial_state = cell.zero_state(self._input.batch_size, inputs.dtype)
 
         # Simplified version of tf.nn.static_rnn: the loop unrolls the LSTM over
         # num_steps time steps, sharing the weights between them.
@@ -304,18 +320,21 @@ class PTBModel(object):
         (the role of the classic code's LSTMBlockCell; TensorFlow registers the gradient of
         this whole-sequence op).  Same weights, gate order (i, j, f, o) and state as basic."""
         size, batch_size = config.hidden_size, self._input.batch_size
+        # BlockLSTM has float32 and float16 kernels only: under --dtype bfloat16 it
+        # computes in float32 between casts (main() says so)
+        dtype = tf.float32 if inputs.dtype == tf.bfloat16 else inputs.dtype
         self._initial_state = tuple(
-            tf.nn.rnn_cell.LSTMStateTuple(tf.zeros([batch_size, size]),
-                                          tf.zeros([batch_size, size]))
+            tf.nn.rnn_cell.LSTMStateTuple(tf.zeros([batch_size, size], dtype),
+                                          tf.zeros([batch_size, size], dtype))
             for _ in range(config.num_layers))
-        x = tf.transpose(inputs, [1, 0, 2])  # time-major [num_steps, batch, size]
-        no_peephole = tf.zeros([size])
+        x = tf.transpose(tf.cast(inputs, dtype), [1, 0, 2])  # time-major [num_steps, batch, size]
+        no_peephole = tf.zeros([size], dtype)
         state = []
         with tf.variable_scope("RNN"):
             for layer, (c, h) in enumerate(self._initial_state):
                 with tf.variable_scope("block_lstm_%d" % layer):
-                    kernel = tf.get_variable("kernel", [2 * size, 4 * size], dtype=tf.float32)
-                    bias = tf.get_variable("bias", [4 * size], dtype=tf.float32,
+                    kernel = tf.get_variable("kernel", [2 * size, 4 * size], dtype=dtype)
+                    bias = tf.get_variable("bias", [4 * size], dtype=dtype,
                                            initializer=tf.zeros_initializer())
                     _, cs, _, _, _, _, x = tf.raw_ops.BlockLSTM(
                         seq_len_max=tf.constant(self._input.num_steps, tf.int64), x=x,
@@ -325,7 +344,7 @@ class PTBModel(object):
                 state.append(tf.nn.rnn_cell.LSTMStateTuple(cs[-1], x[-1]))
                 if is_training and config.keep_prob < 1:
                     x = tf.nn.dropout(x, config.keep_prob)  # as DropoutWrapper's outputs
-        return tf.transpose(x, [1, 0, 2]), tuple(state)
+        return tf.cast(tf.transpose(x, [1, 0, 2]), inputs.dtype), tuple(state)
 
     def assign_lr(self, session, lr_value):
         session.run(self._lr_update, feed_dict={self._new_lr: lr_value})
@@ -476,7 +495,9 @@ def build_graph(config, eval_config, data):
                                        ("Test", eval_config, data[2], False)):
         with tf.name_scope(name):
             input_ = PTBInput(config=cfg, data=words, name=name + "Input")
-            with tf.variable_scope("Model", reuse=not training, initializer=initializer):
+            with tf.variable_scope("Model", reuse=not training, initializer=initializer,
+                                   custom_getter=precision.compute_dtype_getter(
+                                       precision.DTYPES[cfg.dtype])):
                 models.append(PTBModel(is_training=training, config=cfg, input_=input_))
     return models
 
@@ -486,6 +507,10 @@ def main(argv=None):
     config, eval_config = get_configs(args)
     data, vocabulary, corpus = load_data(args, config, eval_config)
     device = announce_device()
+    if args.dtype != "float32":
+        print("dtype: %s compute, float32 weights, loss and gradients%s"
+              % (args.dtype, "; BlockLSTM has no bfloat16 kernel and computes in float32"
+                 if args.rnn_mode == "block" and args.dtype == "bfloat16" else ""))
 
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
@@ -583,6 +608,8 @@ def result_record(args, config, data, vocabulary, corpus, start_epoch, steps_per
     return {
         "model": "ptb_" + args.model,
         "config": config_dict(config),
+        "dtype": args.dtype,
+        "rnn_mode": args.rnn_mode,
         "corpus": corpus,
         "data_dir": os.path.abspath(args.data_dir),
         "words": {"train": len(data[0]), "valid": len(data[1]), "test": len(data[2])},

@@ -75,6 +75,10 @@ def _graph_scripts():
     found.append(('ptb_medium_block', 'lstm_ptb/train.py',
                   ['--data_dir', '{data}/ptb', '--model', 'medium', '--rnn_mode', 'block'],
                   ['ptb']))
+    for mode, dtype in (('basic', 'bfloat16'), ('block', 'float16')):  # --dtype (issue 15)
+        found.append(('ptb_small_%s_%s' % (mode, dtype), 'lstm_ptb/train.py',
+                      ['--data_dir', '{data}/ptb', '--model', 'small', '--rnn_mode', mode,
+                       '--dtype', dtype], ['ptb']))
     return found
 
 

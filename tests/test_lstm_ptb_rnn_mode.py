@@ -99,3 +99,66 @@ def test_unknown_rnn_mode_is_one_line(run_script):
     proc = run_script('lstm_ptb/train.py', '--rnn_mode', 'cudnn', check=False)
     assert proc.returncode == 2 and "invalid choice: 'cudnn'" in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+# ---------------------------------------------------------------- --dtype (issue 15)
+def _cost_and_grads(ptb, mode, dtype, words, values=None):
+    """The cost, the dtypes of the variables and of their gradients, and the compute
+    dtypes of the MatMuls, from the same weights (``values``) in ``dtype``."""
+    from tfcourse import precision
+    from tfcourse.compat import tf, session_config
+
+    config = _config(ptb, mode)
+    config.dtype = dtype
+    with tf.Graph().as_default() as graph:
+        tf.set_random_seed(0)
+        input_ = ptb.PTBInput(config=config, data=words)
+        with tf.variable_scope('Model', initializer=tf.random_uniform_initializer(-0.5, 0.5),
+                               custom_getter=precision.compute_dtype_getter(
+                                   precision.DTYPES[dtype])):
+            model = ptb.PTBModel(is_training=True, config=config, input_=input_)
+        tvars = tf.global_variables()
+        grads = tf.gradients(model.cost, tf.trainable_variables())
+        x = np.array(words[:15]).reshape(3, 5)
+        y = np.array(words[1:16]).reshape(3, 5)
+        with tf.Session(config=session_config()) as sess:
+            sess.run(tf.global_variables_initializer())
+            if values is None:
+                values = {v.op.name: sess.run(v) for v in tvars}
+            for v in tvars:
+                v.load(values[v.op.name], sess)
+            cost = sess.run(model.cost, {input_.input_data: x, input_.targets: y})
+        matmuls = {op.get_attr('T') for op in graph.get_operations() if op.type == 'MatMul'}
+    return (values, cost, {v.dtype.base_dtype for v in tvars},
+            {g.dtype.base_dtype for g in grads}, matmuls, model.cost.dtype)
+
+
+@pytest.mark.parametrize('mode', ['basic', 'block'])
+def test_bfloat16_keeps_float32_weights_and_agrees_with_float32(ptb, mode):
+    from tfcourse.compat import tf
+
+    words = list(np.random.RandomState(1).randint(0, 50, size=40))
+    values, cost32, _, _, _, _ = _cost_and_grads(ptb, mode, 'float32', words)
+    _, cost16, var_dtypes, grad_dtypes, matmuls, cost_dtype = _cost_and_grads(
+        ptb, mode, 'bfloat16', words, values)
+    assert var_dtypes == {tf.float32, tf.int64}  # float32 master weights, the int64 step
+    assert grad_dtypes == {tf.float32} and cost_dtype == tf.float32
+    assert tf.bfloat16 in matmuls  # the softmax (and the basic LSTM) compute in bfloat16
+    # bfloat16 keeps 8 bits of mantissa: about 0.4 % a product, a few per cent on the loss
+    np.testing.assert_allclose(cost16, cost32, rtol=0.03)
+
+
+def test_float16_trains_with_loss_scaling_and_is_recorded(run_script, fetch, tmp_path):
+    out = tmp_path / 'fp16.json'
+    run_script('lstm_ptb/train.py', '--data_dir', fetch('ptb'), '--model', 'test',
+               '--rnn_mode', 'block', '--dtype', 'float16', '--loss_scale', '128',
+               '--max_max_epoch', '1', '--checkpoint_dir', '', '--json', out, '--plot', '')
+    record = json.loads(out.read_text())
+    assert record['dtype'] == 'float16' and record['config']['dtype'] == 'float16'
+    assert 1 < record['test_perplexity'] < record['vocabulary'] * 2  # finite, learning
+
+
+def test_unknown_dtype_is_one_line(run_script):
+    proc = run_script('lstm_ptb/train.py', '--dtype', 'int8', check=False)
+    assert proc.returncode == 2 and "invalid choice: 'int8'" in proc.stderr
+    assert 'Traceback' not in proc.stderr
