@@ -129,12 +129,22 @@ def test_readme_regeneration_replaces_only_the_table(reproduce, tmp_path, monkey
     (['--tier', 'huge'], "unknown tier 'huge'; use --tier quick or --tier report"),
     (['--runs_dir', '/proc/forbidden', '--only', 'linear_regression'], 'cannot create'),
     (['--record'], '--record fills results/ with the report'),
+    (['--num_batches', '0'], '--num_batches must be a positive number'),
 ])
 def test_bad_input_one_line(run_script, args, message):
     proc = run_script('setup/reproduce.py', *args, check=False)
     assert proc.returncode == 2
     assert message in proc.stderr and 'Traceback' not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_num_batches_reaches_the_benchmarks_only(reproduce):
+    scripts = reproduce.by_name()
+    bench = reproduce.command(scripts['vgg16'], 'report', '/r', 'cpu', '/d', num_batches=20)
+    assert bench[bench.index('--num_batches') + 1] == '20' and '--batch_size' in bench
+    assert bench[bench.index('--batch_size') + 1] == '32'  # the report's batch, kept
+    assert '--num_batches' not in reproduce.command(scripts['mnist_cnn'], 'report', '/r',
+                                                    'cpu', '/d', num_batches=20)
 
 
 def test_quick_tier_end_to_end_on_real_digits(run_script, fetch, tmp_path):
