@@ -296,12 +296,17 @@ def _duration(seconds):
     return str(datetime.timedelta(seconds=int(round(seconds or 0))))
 
 
-def command(script, tier, run_dir, device, data_root, num_batches=None):
+def command(script, tier, run_dir, device, data_root, num_batches=None, num_warmup=None):
     args = script.quick if tier == 'quick' or script.report is None else script.report
     subst = {'data': data_root, 'run': run_dir, 'device': device or 'cpu'}
     argv = [a.format(**subst) for a in args]
     if num_batches is not None and '--num_batches' in argv:  # the benchmarks
         argv[argv.index('--num_batches') + 1] = str(num_batches)
+    if num_warmup is not None and '--num_batches' in argv:
+        if '--num_warmup' in argv:
+            argv[argv.index('--num_warmup') + 1] = str(num_warmup)
+        else:
+            argv += ['--num_warmup', str(num_warmup)]
     if device is None:  # the scripts choose the GPU when there is one
         i = [j for j, a in enumerate(argv) if a == '--device']
         for j in reversed(i):
@@ -315,9 +320,10 @@ def command(script, tier, run_dir, device, data_root, num_batches=None):
     return [sys.executable, os.path.join(REPO_ROOT, script.path)] + argv
 
 
-def run_one(script, tier, run_dir, device, data_root, prefix, num_batches=None):
+def run_one(script, tier, run_dir, device, data_root, prefix, num_batches=None,
+            num_warmup=None):
     """Run one script, its output streamed with a prefix and kept in logs/NAME.log."""
-    cmd = command(script, tier, run_dir, device, data_root, num_batches)
+    cmd = command(script, tier, run_dir, device, data_root, num_batches, num_warmup)
     log_path = os.path.join(run_dir, 'logs', script.name + '.log')
     load_before = list(os.getloadavg())
     start = time.time()
@@ -427,6 +433,10 @@ def parse_args(argv):
                         help='timed batches of each benchmark instead of the tier\'s (3 quick, '
                              '100 report): on a CPU, where VGG-16 takes half a minute a '
                              'batch, 20 give the mean to a few per cent; the JSON records it')
+    parser.add_argument('--num_warmup', type=int, default=None,
+                        help='untimed batches before each benchmark\'s timing instead of its '
+                             'default 10 (the book\'s burn-in, for GPU clocks and autotuning; '
+                             'a CPU is warm after 2)')
     parser.add_argument('--check', action='store_true',
                         help='exit with status 1 when a graded figure misses its tolerance')
     parser.add_argument('--record', action='store_true',
@@ -445,6 +455,8 @@ def parse_args(argv):
                             '--list)' % (', '.join(unknown), ', '.join(known)))
     if args.num_batches is not None:
         cli.check_positive('--num_batches', args.num_batches)
+    if args.num_warmup is not None and args.num_warmup < 0:
+        raise cli.UserError('--num_warmup must be 0 or more, got %d' % args.num_warmup)
     if args.record and args.tier != 'report':
         raise cli.UserError('--record fills results/ with the report\'s settings: add '
                             '--tier report')
@@ -494,7 +506,7 @@ def main(argv=None):
         print('reproduce: [%d/%d] %s (%s)' % (i + 1, len(scripts), script.name, script.path),
               flush=True)
         runs[script.name] = run_one(script, args.tier, run_dir, args.device, args.data_dir,
-                                    '[%s]' % script.name, args.num_batches)
+                                    '[%s]' % script.name, args.num_batches, args.num_warmup)
         r = runs[script.name]
         print('reproduce: %s exited %d after %s; %s' % (
             script.name, r['status'], _duration(r['seconds']), progress.summary(i + 1)),

@@ -138,13 +138,18 @@ def test_bad_input_one_line(run_script, args, message):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_num_batches_reaches_the_benchmarks_only(reproduce):
+def test_num_batches_and_warmup_reach_the_benchmarks_only(reproduce):
     scripts = reproduce.by_name()
-    bench = reproduce.command(scripts['vgg16'], 'report', '/r', 'cpu', '/d', num_batches=20)
+    bench = reproduce.command(scripts['vgg16'], 'report', '/r', 'cpu', '/d', num_batches=20,
+                              num_warmup=3)
     assert bench[bench.index('--num_batches') + 1] == '20' and '--batch_size' in bench
+    assert bench[bench.index('--num_warmup') + 1] == '3'
+    quick = reproduce.command(scripts['vgg16'], 'quick', '/r', 'cpu', '/d', num_warmup=2)
+    assert quick.count('--num_warmup') == 1 and quick[quick.index('--num_warmup') + 1] == '2'
     assert bench[bench.index('--batch_size') + 1] == '32'  # the report's batch, kept
-    assert '--num_batches' not in reproduce.command(scripts['mnist_cnn'], 'report', '/r',
-                                                    'cpu', '/d', num_batches=20)
+    train = reproduce.command(scripts['mnist_cnn'], 'report', '/r', 'cpu', '/d',
+                              num_batches=20, num_warmup=3)
+    assert '--num_batches' not in train and '--num_warmup' not in train
 
 
 def test_quick_tier_end_to_end_on_real_digits(run_script, fetch, tmp_path):
