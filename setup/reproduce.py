@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -388,7 +389,28 @@ def write_report(path, tier, runs, table, mach, started):
     cli.write_text(path, '\n'.join(lines) + '\n')
 
 
-def record_results(scripts, runs, run_dir, tier, mach):
+def portable(value, data_root):
+    """``value`` (a JSON record) with the machine's absolute paths made readable anywhere:
+    the data root becomes ``$TFCOURSE_DATA_DIR`` (or ``data`` when it is the repository's
+    own), paths inside the repository become relative to it."""
+    if isinstance(value, dict):
+        return {k: portable(v, data_root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v, data_root) for v in value]
+    if not isinstance(value, str) or '/' not in value:
+        return value
+    data_root = os.path.abspath(data_root)
+    data_label = ('data' if data_root == os.path.join(REPO_ROOT, 'data')
+                  else '$TFCOURSE_DATA_DIR')
+    for root, label in sorted(((data_root, data_label), (REPO_ROOT, '')),
+                              key=lambda pair: -len(pair[0])):
+        value = re.sub(r'(?<![\w.])%s(?=/|$|[\s"\'=:,;])/?' % re.escape(root),
+                       lambda m: ((label + '/' if label else '') if m.group(0).endswith('/')
+                                  else label or '.'), value)
+    return value
+
+
+def record_results(scripts, runs, run_dir, tier, mach, data_root):
     """Copy each run's JSON (with how it was made) and figure into results/ and images/."""
     for script in scripts:
         r = runs.get(script.name)
@@ -396,11 +418,11 @@ def record_results(scripts, runs, run_dir, tier, mach):
             continue
         json_target, png_target = script.record
         device = r['record'].get('device', 'cpu').lower()
-        record = dict(r['record'], reproduce={
+        record = portable(dict(r['record'], reproduce={
             'tier': tier, 'command': r['command'], 'seconds': round(r['seconds'], 1),
             'date': datetime.datetime.now().isoformat(timespec='seconds'), 'machine': mach,
             'load_average_before': r['load_average_before'],
-            'load_average_after': r['load_average_after']})
+            'load_average_after': r['load_average_after']}), data_root)
         if json_target:
             cli.wrote(cli.write_json(os.path.join(RECORD_ROOT,
                                                   json_target.format(device=device)), record))
@@ -519,7 +541,7 @@ def main(argv=None):
     print(markdown_table(table))
     cli.wrote(report)
     if args.record:
-        record_results(scripts, runs, run_dir, args.tier, mach)
+        record_results(scripts, runs, run_dir, args.tier, mach, args.data_dir)
     failed = [n for n, r in runs.items() if r['status'] != 0]
     missed = [r for r in table if r['verdict'] in ('below', 'missing')]
     if failed:

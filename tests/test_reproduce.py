@@ -188,3 +188,28 @@ def test_record_fills_results_images_and_readme(reproduce, tmp_path, monkeypatch
     # the repository's own results were not touched
     assert 'reproduce' not in json.loads(open(os.path.join(
         REPO_ROOT, 'results', 'linear_regression.json')).read())
+
+
+def test_records_hold_no_machine_paths(reproduce):
+    """results/ is read on other machines: no absolute path of the one that recorded it."""
+    import glob
+    import re
+
+    found = []
+    for path in glob.glob(os.path.join(REPO_ROOT, 'results', '**', '*.json'), recursive=True):
+        text = open(path, encoding='utf-8').read()
+        found += ['%s: %s' % (os.path.relpath(path, REPO_ROOT), m.group(0))
+                  for m in re.finditer(r'(?<![\w.$})])/(?:work|home|root|tmp|Users|check)/\S*',
+                                       text)]
+    assert not found, found[:5]
+
+
+def test_portable_paths(reproduce):
+    record = {'command': 'python alexnet/benchmark.py --json %s/runs/r/a.json --data_dir '
+                         '/d/mnist' % REPO_ROOT, 'n': 3, 'list': ['/d', REPO_ROOT + 'x/y']}
+    assert reproduce.portable(record, '/d') == {
+        'command': 'python alexnet/benchmark.py --json runs/r/a.json --data_dir '
+                   '$TFCOURSE_DATA_DIR/mnist', 'n': 3,
+        'list': ['$TFCOURSE_DATA_DIR', REPO_ROOT + 'x/y']}
+    assert reproduce.portable({'p': REPO_ROOT + '/data/ptb'},
+                              os.path.join(REPO_ROOT, 'data')) == {'p': 'data/ptb'}
