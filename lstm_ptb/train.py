@@ -202,7 +202,8 @@ def parse_args(argv=None):
         args.plot = cli.run_dir(name, name + "_perplexity.png")
     if (args.restore or args.restore_from) and not args.checkpoint_dir:
         raise cli.UserError("--restore needs a --checkpoint_dir to restore from")
-    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
+    cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",),
+                      skip_empty_folders=True)  # '' here: no checkpoints, no summaries
     return args
 
 

@@ -133,7 +133,8 @@ def build_network(dtype=tf.float32):
 
 def build_model(args):
     """The network, the Adam training step and the summaries of a training run."""
-    model = build_network(precision.DTYPES[args.dtype])
+    with precision.train_backward(args.dtype):  # Conv2D's gradient in float32 where it must
+        model = build_network(precision.DTYPES[args.dtype])
     global_step = tf.train.get_or_create_global_step()  # int64: has GPU kernels, int32 has none
     learning_rate = args.learning_rate
     optimizer = precision.loss_scaled(tf.train.AdamOptimizer(learning_rate), args)
@@ -280,6 +281,7 @@ def result_record(args, mnist, steps_done, train_seconds, validation_accuracy, t
         "learning_rate": args.learning_rate,
         "seed": args.seed,
         "dtype": args.dtype,
+        "float32_ops": precision.slow_backward_ops(args.dtype, device != "CPU"),
         "loss_scale": args.loss_scale if args.dtype == "float16" else None,
         "test_accuracy": test_accuracy,
         "validation_accuracy": validation_accuracy,

@@ -181,3 +181,38 @@ def test_every_script_is_in_the_reproduce_table():
     assert not missing, ("add these to tfcourse/scripts.py (SCRIPTS, or OTHER_SCRIPTS with "
                          "the reason): %s" % ", ".join(missing))
     assert not listed - set(scripts()), "listed but not found: %s" % (listed - set(scripts()))
+
+
+# ---------------------------------------------------------------- --checkpoint_dir ''
+def test_empty_checkpoint_dir_keeps_nothing(tmp_path, monkeypatch):
+    """'' skips an output: a folder flag given as '' becomes a temporary folder, removed
+    at exit, for the scripts that need one to run; with --restore it is one line."""
+    import argparse
+
+    from tfcourse import cli
+
+    args = argparse.Namespace(checkpoint_dir='', json='', restore=False)
+    cli.check_outputs(args, '--json', folders=('--checkpoint_dir',))
+    assert os.path.isdir(args.checkpoint_dir) and 'tfcourse-checkpoint_dir-' in args.checkpoint_dir
+    kept = argparse.Namespace(checkpoint_dir='', restore=False)
+    cli.check_outputs(kept, folders=('--checkpoint_dir',), skip_empty_folders=True)
+    assert kept.checkpoint_dir == ''
+    with pytest.raises(cli.UserError, match="--restore needs a --checkpoint_dir"):
+        cli.check_outputs(argparse.Namespace(checkpoint_dir='', restore=True),
+                          folders=('--checkpoint_dir',))
+    code = ('import argparse, sys; from tfcourse import cli\n'
+            'a = argparse.Namespace(checkpoint_dir="", restore=False)\n'
+            'cli.check_outputs(a, folders=("--checkpoint_dir",)); print(a.checkpoint_dir)\n'
+            'open(a.checkpoint_dir + "/model.ckpt", "w").write("x")\n')
+    made = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert made and not os.path.exists(made)  # removed at exit
+
+
+def test_mnist_cnn_with_empty_checkpoint_dir(run_script, fetch, tmp_path):
+    out = tmp_path / 'r.json'
+    run_script('mnist_cnn/train.py', '--data_dir', fetch('mnist5k'), '--steps', '3',
+               '--checkpoint_dir', '', '--json', out, '--plot', '')
+    assert json.loads(out.read_text())['steps'] == 3
+    proc = run_script('mnist_cnn/train.py', '--checkpoint_dir', '', '--restore', check=False)
+    assert proc.returncode == 2 and '--restore needs a --checkpoint_dir' in proc.stderr

@@ -87,3 +87,44 @@ def test_model_folder_train_script_in_bfloat16(run_script, fetch, tmp_path):
     weights = {n: d for n, d in reader.get_variable_to_dtype_map().items()
                if n.endswith('weights') and 'Adam' not in n}
     assert len(weights) > 10 and set(weights.values()) == {tf.float32}
+
+
+# ---------------------------------------------------------------- Conv2D's float32 gradient
+def test_float32_backward_gives_conv2d_gradients_in_float32():
+    """Under bfloat16 on a CPU without bfloat16 units the Conv2D gradient runs in float32
+    between casts: the same gradients as the built-in bfloat16 ones, within bfloat16
+    rounding, from float32 backprop kernels."""
+    from tfcourse.compat import tf
+
+    rng = np.random.RandomState(0)
+    x0 = rng.uniform(-1, 1, (2, 9, 9, 3)).astype(np.float32)
+    w0 = rng.normal(0, 0.3, (3, 3, 3, 4)).astype(np.float32)
+
+    def gradients(ops):
+        with tf.Graph().as_default() as graph:
+            x = tf.cast(tf.constant(x0), tf.bfloat16)
+            w = tf.cast(tf.constant(w0), tf.bfloat16)
+            with precision.float32_backward(ops):
+                y = tf.nn.conv2d(x, w, [1, 2, 2, 1], 'SAME')
+            loss = tf.reduce_sum(tf.cast(y, tf.float32) ** 2)
+            dx, dw = tf.gradients(loss, [x, w])
+            backprop = {op.type: op.get_attr('T') for op in graph.get_operations()
+                        if op.type.startswith('Conv2DBackprop')}
+            with tf.Session() as sess:
+                return sess.run([tf.cast(dx, tf.float32), tf.cast(dw, tf.float32)]), backprop
+
+    (dx_ref, dw_ref), built_in = gradients([])
+    (dx, dw), ours = gradients(precision.SLOW_BFLOAT16_CPU_OPS)
+    assert set(built_in.values()) == {tf.bfloat16}
+    assert ours == {'Conv2DBackpropInput': tf.float32, 'Conv2DBackpropFilter': tf.float32}
+    np.testing.assert_allclose(dx, dx_ref, rtol=0.03, atol=0.03 * np.abs(dx_ref).max())
+    np.testing.assert_allclose(dw, dw_ref, rtol=0.03, atol=0.03 * np.abs(dw_ref).max())
+
+
+def test_slow_backward_ops_only_for_bfloat16_on_a_cpu_without_units():
+    assert precision.slow_backward_ops('bfloat16', False, flags={'avx2', 'fma'}) == [
+        'Conv2DBackpropInput', 'Conv2DBackpropFilter']
+    assert precision.slow_backward_ops('bfloat16', False, flags={'avx512_bf16'}) == []
+    assert precision.slow_backward_ops('bfloat16', True, flags={'avx2'}) == []  # a GPU
+    assert precision.slow_backward_ops('float16', False, flags={'avx2'}) == []
+    assert precision.slow_backward_ops('float32', False, flags={'avx2'}) == []

@@ -512,8 +512,8 @@ def _dtype_notes(model, args):
         if native:
             notes.append('this CPU has %s for bfloat16' % ', '.join(native))
         else:
-            notes.append('this CPU has neither AVX512_BF16 nor AMX: bfloat16 will be '
-                         'emulated and slow')
+            notes.append('this CPU has neither AVX512_BF16 nor AMX: bfloat16 is emulated, '
+                         'no faster than float32')
     return notes
 
 
@@ -537,12 +537,19 @@ def main(model, time_tensorflow_run, argv=None):
                 slug, args.device, args.dtype, args.batch_size))
         cli.check_outputs(args, '--json')  # before anything is built
         notes = _dtype_notes(model, args)
+        float32_ops = list(model.float32_ops) if args.dtype != 'float32' else []
+        slow = precision.slow_backward_ops(args.dtype, args.device == 'gpu')
+        if slow:
+            notes.append('computed in float32 (the bfloat16 kernels of this CPU are generic '
+                         'and 10-20x slower): %s' % ', '.join(slow))
+            float32_ops += slow
         for note in notes:
             print('%s: %s' % (name, note))
         load_before = _load()
         with tf.Graph().as_default() as graph:
             tf.set_random_seed(args.seed)
-            net = build(model, args)
+            with precision.float32_backward(slow):
+                net = build(model, args)
             need = _check_memory(args, graph)
             print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s, '
                   'about %.2f GB' % (name, count_parameters(net.parameters), net.flops / 1e9,
@@ -551,7 +558,7 @@ def main(model, time_tensorflow_run, argv=None):
         record = benchmark_record(args, name, net, timings, {
             'load_average_before': load_before, 'load_average_after': _load(),
             'memory_estimate_bytes': need, 'dtype_notes': notes,
-            'float32_ops': list(model.float32_ops) if args.dtype != 'float32' else []})
+            'float32_ops': float32_ops})
         if args.json:
             cli.wrote(cli.write_json(args.json, record))
         return 0

@@ -292,13 +292,22 @@ def add_output_flags(parser, name, json=True, plot=True):
                             help="draw the figure into PATH ('' to skip) (default: %(default)s)")
 
 
-def check_outputs(args, *flags, folders=()):
+def check_outputs(args, *flags, folders=(), skip_empty_folders=False):
     """Fail early, before any work, when an output flag names a place that cannot be written.
 
     ``flags``: file flags (``"--json"``, ``"--plot"`` ...); ``folders``: flags
-    naming a folder (``"--checkpoint_dir"``).  '' / None skip a flag.  The
-    files themselves are still written atomically at the end.
+    naming a folder (``"--checkpoint_dir"``).  '' / None skip a flag: a folder
+    given as '' becomes a temporary one, removed at exit, so that nothing is
+    kept (unless the script skips it itself, ``skip_empty_folders``; with
+    ``--restore`` it is an error).  The files themselves are still written
+    atomically at the end.
     """
+    for flag in folders:
+        attr = flag.lstrip("-")
+        if getattr(args, attr) == "" and not skip_empty_folders:
+            if getattr(args, "restore", False) or getattr(args, "restore_from", None):
+                raise UserError("--restore needs a %s to restore from; '' keeps none" % flag)
+            setattr(args, attr, _temporary_folder(attr))
     for flag in list(folders) + list(flags):  # folders first: default files live in them
         path = getattr(args, flag.lstrip("-"))
         if not path:
@@ -315,6 +324,16 @@ def check_outputs(args, *flags, folders=()):
         if not os.access(directory, os.W_OK):
             raise UserError("cannot write %s %s (%s is not writable); pass another path"
                             % (flag, path, directory))
+
+
+def _temporary_folder(name):
+    """A fresh temporary folder, removed when the process exits."""
+    import atexit
+    import shutil
+
+    path = tempfile.mkdtemp(prefix="tfcourse-%s-" % name)
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def wrote(path):

@@ -99,14 +99,15 @@ def parse_args(parser, argv, name):
         raise cli.UserError("--width %g is too wide; use at most 4 (1 is the course's width)"
                             % args.width)
     args.data_dir = args.data_dir or default_data_dir(args.dataset)
+    out_dir = args.checkpoint_dir or cli.run_dir(name, args.dataset)  # '' keeps no checkpoints
     if args.checkpoint_dir is None:
-        args.checkpoint_dir = cli.run_dir(name, args.dataset)
+        args.checkpoint_dir = out_dir
     if args.json is None:
-        args.json = os.path.join(args.checkpoint_dir, name + ".json")
+        args.json = os.path.join(out_dir, name + ".json")
     if args.plot is None:
-        args.plot = os.path.join(args.checkpoint_dir, name + ".png")
+        args.plot = os.path.join(out_dir, name + ".png")
     if args.weights is None:
-        args.weights = os.path.join(args.checkpoint_dir, "weights.npz")
+        args.weights = os.path.join(out_dir, "weights.npz")
     args.augment = (image_data.AUGMENT[args.dataset] if args.augment == "auto"
                     else args.augment == "on")
     cli.check_outputs(args, "--json", "--plot", "--weights", folders=("--checkpoint_dir",))
@@ -247,7 +248,9 @@ def fit(sess, net, data, args, name, target=None):
         "train_seconds_this_run": round(train_seconds, 1),
         "steps_per_second": round(steps_done / train_seconds, 2) if steps_done else None,
         "device": (gpu_names() or ["CPU"])[0], "tf_version": tf.__version__,
-        "dtype": args.dtype, "loss_scale": args.loss_scale if args.dtype == "float16" else None,
+        "dtype": args.dtype,
+        "float32_ops": precision.slow_backward_ops(args.dtype, bool(gpu_names())),
+        "loss_scale": args.loss_scale if args.dtype == "float16" else None,
         "command": " ".join(["python"] + sys.argv), "checkpoint_dir": args.checkpoint_dir,
         "history": history,
     }
@@ -322,7 +325,8 @@ def build_model(network, image_shape, args):
     x = tf.cast(tf.cast(images, tf.float32) / 255.0, dtype)
     # --dtype float16/bfloat16: float32 master weights, read through a cast (tfcourse/precision)
     with tf.variable_scope(tf.get_variable_scope(),
-                           custom_getter=precision.compute_dtype_getter(dtype)):
+                           custom_getter=precision.compute_dtype_getter(dtype)), \
+            precision.train_backward(args.dtype):  # Conv2D's gradient in float32 where it must
         logits = tf.cast(network(x, is_training), tf.float32)
 
     with tf.name_scope('loss'):
