@@ -83,12 +83,15 @@ def plot(records, out):
                 rotation=90)
 
     for i, model in enumerate(models):
-        runs = [r for r in records if r['model'] == model]
+        runs = sorted((r for r in records if r['model'] == model),
+                      key=lambda r: r.get('dtype', 'float32') != 'float32')  # float32 first
         bars = []
         for r in runs:
-            tag = '%s, batch %d' % (r['device'].upper(), r['batch_size'])
-            bars.append((mean_of(r, 'forward'), 'forward', '', 'forward (%s)' % tag))
-            bars.append((mean_of(r, 'forward_backward'), 'forward_backward', '',
+            dtype = r.get('dtype', 'float32')
+            tag = '%s %s, batch %d' % (r['device'].upper(), dtype, r['batch_size'])
+            hatch = '' if dtype == 'float32' else '..'
+            bars.append((mean_of(r, 'forward'), 'forward', hatch, 'forward (%s)' % tag))
+            bars.append((mean_of(r, 'forward_backward'), 'forward_backward', hatch,
                          'forward-backward (%s)' % tag))
         if model in REPORT_RTX2070:
             fwd, bwd = REPORT_RTX2070[model]
