@@ -258,6 +258,9 @@ def readme_table():
                 meta['date'][:10], ', '.join(m['gpus']) or m['cpu'], m['cores'],
                 meta['load_average_before'][0], m['tensorflow'], meta['tier'],
                 _duration(meta['seconds']))
+            if record.get('num_batches'):  # a benchmark: how many batches it timed
+                how += ', %d timed batches after %d warm-up' % (record['num_batches'],
+                                                                record.get('num_warmup', 0))
         else:
             how = 'recorded by hand before the reproduce command existed%s' % (
                 ' (%s)' % record['date'][:10] if record.get('date') else '')
@@ -441,7 +444,8 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog='\n'.join(__doc__.splitlines()[2:9]))
     parser.add_argument('--tier', default='quick',
-                        help='quick (reduced steps, about 10 minutes on 2 CPU cores) or report '
+                        help='quick (reduced steps, meant for at most 15 minutes on 2 CPU '
+                             'cores) or report '
                              '(the report\'s settings) (default quick)')
     parser.add_argument('--only', nargs='+', metavar='NAME',
                         help='run only these scripts (names from --list)')
