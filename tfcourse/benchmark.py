@@ -540,8 +540,7 @@ def main(model, time_tensorflow_run, argv=None):
         float32_ops = list(model.float32_ops) if args.dtype != 'float32' else []
         slow = precision.slow_backward_ops(args.dtype, args.device == 'gpu')
         if slow:
-            notes.append('computed in float32 (the bfloat16 kernels of this CPU are generic '
-                         'and 10-20x slower): %s' % ', '.join(slow))
+            notes.append(precision.SLOW_BACKWARD_NOTE % ', '.join(slow))
             float32_ops += slow
         for note in notes:
             print('%s: %s' % (name, note))

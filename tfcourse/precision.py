@@ -85,6 +85,8 @@ def loss_scaled(optimizer, args):
 # in the compute dtype is computed in float32 between casts, and the output names it),
 # Conv2D's gradient is then computed in float32.
 SLOW_BFLOAT16_CPU_OPS = ('Conv2DBackpropInput', 'Conv2DBackpropFilter')
+SLOW_BACKWARD_NOTE = ('computed in float32 (the bfloat16 kernels of this CPU are generic and '
+                      '10-20x slower): %s')
 _FLOAT32_BACKWARD = 'Conv2DFloat32Backward'
 
 
@@ -142,6 +144,5 @@ def train_backward(dtype):
 
     ops = slow_backward_ops(dtype, bool(gpu_names()))
     if ops:
-        print('%s: computed in float32 (the bfloat16 kernels of this CPU are generic and '
-              '10-20x slower): %s' % (dtype, ', '.join(ops)))
+        print('%s: %s' % (dtype, SLOW_BACKWARD_NOTE % ', '.join(ops)))
     return float32_backward(ops)
