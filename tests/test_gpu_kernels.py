@@ -6,7 +6,7 @@ lists every GPU kernel and its dtypes on a CPU-only machine
 placement on a real GPU, silently, and the run would time host copies.
 
 * The four benchmarks are built in-process on /gpu:0 for NHWC/NCHW x float32/
-  float16/bfloat16, and with 2 towers.
+  float16/bfloat16, and with 2 towers (part of that cross product under -m slow).
 * Every other script of tfcourse/scripts.py is run with TFCOURSE_GPU_CHECK set:
   it sees a pretend GPU, builds its graph for it, and its first Session.run
   writes the check's verdict and ends the process before anything runs.
@@ -31,9 +31,14 @@ BENCHMARKS = [('alexnet/benchmark.py', []), ('vggnet/benchmark.py', []),
               ('googlenet/benchmark.py', []),
               # depth 50 has the op types of 152 (same bottleneck units, fewer of them)
               ('resnet/benchmark.py', ['--depth', '50'])]
-LAYOUTS = [(fmt, dtype, 0) for fmt in ('NHWC', 'NCHW')
-           for dtype in ('float32', 'float16', 'bfloat16')]
-LAYOUTS += [('NHWC', 'float32', 2), ('NCHW', 'float16', 2)]
+# Every dtype in NCHW (the GPU layout), NHWC once, and 2 towers once run by default.  The
+# kernel registry constrains dtypes, not layouts, so the rest of the cross product (marked
+# slow, `pytest tests -m slow`) adds only the layout's transposes: a double check.
+LAYOUTS = [('NCHW', dtype, 0) for dtype in ('float32', 'float16', 'bfloat16')]
+LAYOUTS += [('NHWC', 'float32', 0), ('NCHW', 'float16', 2)]
+LAYOUTS += [pytest.param(fmt, dtype, towers, marks=pytest.mark.slow)
+            for fmt, dtype, towers in [('NHWC', 'float16', 0), ('NHWC', 'bfloat16', 0),
+                                       ('NHWC', 'float32', 2)]]
 
 
 @pytest.fixture(scope='module')
@@ -43,7 +48,8 @@ def benchmark_modules(load_script):
 
 @pytest.mark.parametrize('path, extra', BENCHMARKS, ids=[p.split('/')[0] for p, _ in BENCHMARKS])
 @pytest.mark.parametrize('data_format, dtype, towers', LAYOUTS,
-                         ids=['%s-%s-%dtowers' % layout for layout in LAYOUTS])
+                         ids=['%s-%s-%dtowers' % (getattr(layout, 'values', None) or layout)
+                              for layout in LAYOUTS])
 def test_benchmark_graph_has_gpu_kernels(benchmark_modules, path, extra, data_format, dtype,
                                          towers):
     from tfcourse.compat import tf
