@@ -194,6 +194,8 @@ def test_empty_checkpoint_dir_keeps_nothing(tmp_path, monkeypatch):
     args = argparse.Namespace(checkpoint_dir='', json='', restore=False)
     cli.check_outputs(args, '--json', folders=('--checkpoint_dir',))
     assert os.path.isdir(args.checkpoint_dir) and 'tfcourse-checkpoint_dir-' in args.checkpoint_dir
+    assert cli.kept_folder(args.checkpoint_dir) is None  # a record names no folder that is gone
+    assert cli.kept_folder(str(tmp_path)) == str(tmp_path)
     kept = argparse.Namespace(checkpoint_dir='', restore=False)
     cli.check_outputs(kept, folders=('--checkpoint_dir',), skip_empty_folders=True)
     assert kept.checkpoint_dir == ''

@@ -326,6 +326,9 @@ def check_outputs(args, *flags, folders=(), skip_empty_folders=False):
                             % (flag, path, directory))
 
 
+_TEMPORARY_FOLDERS = set()
+
+
 def _temporary_folder(name):
     """A fresh temporary folder, removed when the process exits."""
     import atexit
@@ -333,7 +336,13 @@ def _temporary_folder(name):
 
     path = tempfile.mkdtemp(prefix="tfcourse-%s-" % name)
     atexit.register(shutil.rmtree, path, True)
+    _TEMPORARY_FOLDERS.add(path)
     return path
+
+
+def kept_folder(path):
+    """``path`` for a record, or None when it is the temporary folder of a '' flag (gone at exit)."""
+    return None if path in _TEMPORARY_FOLDERS else path
 
 
 def wrote(path):
