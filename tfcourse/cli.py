@@ -341,7 +341,7 @@ def _temporary_folder(name):
 
 
 def kept_folder(path):
-    """``path`` for a record, or None when it is the temporary folder of a '' flag (gone at exit)."""
+    """``path`` for a record, or None for the temporary folder of a '' flag (gone at exit)."""
     return None if path in _TEMPORARY_FOLDERS else path
 
 

@@ -251,7 +251,8 @@ def fit(sess, net, data, args, name, target=None):
         "dtype": args.dtype,
         "float32_ops": precision.slow_backward_ops(args.dtype, bool(gpu_names())),
         "loss_scale": args.loss_scale if args.dtype == "float16" else None,
-        "command": " ".join(["python"] + sys.argv), "checkpoint_dir": cli.kept_folder(args.checkpoint_dir),
+        "command": " ".join(["python"] + sys.argv),
+        "checkpoint_dir": cli.kept_folder(args.checkpoint_dir),
         "history": history,
     }
     if args.json:
