@@ -89,6 +89,11 @@ def grade(script, figure, record, context):
         return 'recorded', 'no report figure' if figure.report is None else ''
     if kind == 'ratio':
         lo, hi = tol
+        timed = record.get('num_batches')
+        fewest = TOLERANCES['ratio_min_batches'][0]
+        if timed is not None and timed < fewest:
+            return 'recorded', ('%d timed batches: too few to grade the ratio (at least %d)'
+                                % (timed, fewest))
         ok = lo <= value <= hi
         return ('match' if ok else 'below'), 'backward/forward in [%g, %g]' % (lo, hi)
     if kind == 'at_most':

@@ -60,6 +60,10 @@ def test_hardware_independent_checks(reproduce):
         == 'match'
     assert reproduce.grade(script, ratio, {'backward_forward_ratio': 1.2}, REPORT_TIER)[0] \
         == 'below'
+    few = {'backward_forward_ratio': 5.3, 'num_batches': 3}  # the quick tier's: too noisy
+    assert reproduce.grade(script, ratio, few, REPORT_TIER) == (
+        'recorded', '3 timed batches: too few to grade the ratio (at least 10)')
+    assert reproduce.grade(script, ratio, dict(few, num_batches=20), REPORT_TIER)[0] == 'below'
     script, gflops = figure('vgg16', 'GFLOP/s')
     record = {'device': 'cpu', 'dtype': 'float32', 'forward_backward': {'gflops_per_sec': 40.0}}
     siblings = dict(REPORT_TIER, gflops={
