@@ -150,6 +150,28 @@ def test_every_op_has_a_gpu_kernel(script):
     assert missing == [], describe(missing)
 
 
+@pytest.mark.parametrize("drops, expected", [
+    ([], [0.01] * 4 + [0.001] * 4 + [0.0001] * 2),         # default: after 1/3 and 2/3
+    (["--lr_drops", "0.5,0.8"], [0.01] * 5 + [0.001] * 3 + [0.0001] * 2),
+])
+def test_learning_rate_falls_tenfold_at_the_drops(drops, expected):
+    from tfcourse import training
+    from tfcourse.compat import tf
+
+    module = load_script("mnist_cnn/lenet5.py")
+    args = module.parse_args(["--steps", "10", "--learning_rate", "0.01"] + drops)
+    assert training.lr_drop_steps(10, args.lr_drops) == ([4, 8] if not drops else [5, 8])
+    with tf.Graph().as_default():
+        net = module.build_model((28, 28, 1), 10, args)
+        with tf.Session() as sess:
+            rates = []
+            for step in range(10):                  # the rate the step-th train step uses
+                sess.run(net["global_step"].initializer)
+                sess.run(tf.assign(net["global_step"], step))
+                rates.append(float(sess.run(net["learning_rate"])))
+    assert rates == pytest.approx(expected, rel=1e-6)
+
+
 def test_nan_loss_stops_with_exit_2_and_no_checkpoint(run_script, fetch, tmp_path):
     args = base_args(fetch("mnist5k"), 1.0, tmp_path)
     args[args.index("--learning_rate") + 1] = 1e12
@@ -174,6 +196,7 @@ def test_nan_loss_stops_with_exit_2_and_no_checkpoint(run_script, fetch, tmp_pat
     ("mnist_cnn/lenet5.py", ["--batch_size", "5000"], "larger than the 4000 training images"),
     ("mnist_cnn/lenet5.py", ["--width", "0"], "--width must be a positive number"),
     ("mnist_cnn/lenet5.py", ["--learning_rate", "nan"], "is not a finite number"),
+    ("mnist_cnn/lenet5.py", ["--lr_drops", "0.75,0.5"], "give increasing fractions"),
 ])
 def test_bad_input_gives_one_clear_line(run_script, fetch, tmp_path, script, args, message):
     full = base_args(fetch("mnist5k"), 1.0, tmp_path, steps=1)

@@ -104,6 +104,9 @@ def _bench(name, path, model, report_forward, report_backward, extra=(), slug=No
                   figures)
 
 
+#: the learning rate falls after half and three quarters of the steps, not after a third:
+#: in the first records (4-10 epochs) the first drop came before the net had converged
+LATE_DROPS = ['--lr_drops', '0.5,0.75']
 TRAIN_QUICK = ['--dataset', 'mnist5k', '--data_dir', '{data}/mnist5k', '--steps', '40',
                '--batch_size', '32', '--learning_rate', '3e-3']
 
@@ -345,15 +348,15 @@ SCRIPTS = [
     _train('lenet5_fashion', 'mnist_cnn/lenet5.py', 'LeNet-5', 'fashion_mnist', 0.89,
            ['--epochs', '10'], width='1'),
     _train('alexnet8_mnist', 'alexnet/train.py', 'AlexNet-8', 'mnist', 0.993,
-           ['--width', '0.25', '--epochs', '10', '--augment', 'on']),
+           ['--width', '0.25', '--epochs', '20', '--augment', 'on'] + LATE_DROPS),
     _train('alexnet8_fashion', 'alexnet/train.py', 'AlexNet-8', 'fashion_mnist', 0.91,
-           ['--width', '0.25', '--epochs', '10']),
+           ['--width', '0.25', '--epochs', '24', '--augment', 'on'] + LATE_DROPS),
     _train('vgg16_fashion', 'vggnet/train.py', 'VGG-16 (batch norm)', 'fashion_mnist', 0.925,
            ['--width', '0.25', '--epochs', '5']),
     _train('inception10_fashion', 'googlenet/train.py', 'Inception-10', 'fashion_mnist', 0.91,
            ['--epochs', '4'], width='1'),
     _train('resnet18_mnist', 'resnet/train.py', 'ResNet-18', 'mnist', 0.995,
-           ['--width', '0.125', '--epochs', '5', '--augment', 'on']),
+           ['--width', '0.125', '--epochs', '10', '--augment', 'on'] + LATE_DROPS),
     _train('resnet18_fashion', 'resnet/train.py', 'ResNet-18', 'fashion_mnist', 0.93,
            ['--width', '0.25', '--epochs', '6', '--augment', 'on']),
 ]

@@ -34,7 +34,8 @@ import numpy as np
 from tfcourse import checkpoints, cli, default_data_dir, image_data, precision
 from tfcourse.compat import tf, gpu_names, session_config
 
-__all__ = ["add_flags", "parse_args", "set_steps", "scaled", "build_parser", "add_summaries",
+__all__ = ["add_flags", "parse_args", "lr_drops", "lr_drop_steps", "set_steps", "scaled",
+           "build_parser", "add_summaries",
            "fit", "evaluate", "export_weights", "plot_curves"]
 
 
@@ -56,6 +57,9 @@ def add_flags(parser, name, dataset="mnist", steps=2000, batch_size=64, learning
                         help="(default: %(default)s)")
     parser.add_argument("--learning_rate", type=cli.finite_float, default=learning_rate,
                         help="initial learning rate (default: %(default)s)")
+    parser.add_argument("--lr_drops", type=lr_drops, default=None, metavar="F1,F2",
+                        help="fractions of the steps after which the learning rate falls "
+                             "tenfold, e.g. 0.5,0.75 (default: after a third and two thirds)")
     parser.add_argument("--weight_decay", type=cli.finite_float, default=weight_decay,
                         help="L2 weight decay (default: %(default)s)")
     parser.add_argument("--width", type=cli.finite_float, default=width,
@@ -81,6 +85,28 @@ def add_flags(parser, name, dataset="mnist", steps=2000, batch_size=64, learning
                              "('' to skip) (default: CHECKPOINT_DIR/weights.npz)")
     # defaults that depend on --dataset: runs/<name>/<dataset>/...
     parser.set_defaults(checkpoint_dir=None, json=None, plot=None)
+
+
+def lr_drops(text):
+    """``--lr_drops``: increasing fractions in (0, 1), comma-separated."""
+    try:
+        fractions = [float(f) for f in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a comma-separated list of numbers" % text)
+    if not all(0.0 < f < 1.0 for f in fractions) or fractions != sorted(set(fractions)):
+        raise argparse.ArgumentTypeError("%r: give increasing fractions between 0 and 1, "
+                                         "e.g. 0.5,0.75" % text)
+    return fractions
+
+
+def lr_drop_steps(steps, fractions=None):
+    """The steps at which the learning rate falls tenfold: after a third and two thirds of
+    ``steps`` (a third rounded up, so that it falls twice, not three times), or after the
+    given ``fractions`` of them."""
+    if fractions is None:
+        third = (steps + 2) // 3
+        return [third, 2 * third]
+    return [max(1, int(round(f * steps))) for f in fractions]
 
 
 def parse_args(parser, argv, name):
@@ -241,6 +267,7 @@ def fit(sess, net, data, args, name, target=None):
         "steps": max(start, args.steps), "steps_this_run": steps_done,
         "epochs": round(max(start, args.steps) * args.batch_size / len(data.train_images), 2),
         "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "lr_drop_steps": lr_drop_steps(args.steps, args.lr_drops),
         "weight_decay": args.weight_decay, "augment": args.augment, "seed": args.seed,
         "parameters": int(sum(np.prod(v.get_shape().as_list()) for v in tf.trainable_variables())),
         "test_accuracy": final["accuracy"], "test_loss": final["loss"],
@@ -338,10 +365,12 @@ def build_model(network, image_shape, args):
         accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
 
     global_step = tf.train.get_or_create_global_step()
-    # the learning rate falls tenfold after a third and after two thirds of the steps
-    # (a third rounded up, so that it falls twice, not three times)
-    learning_rate = tf.train.exponential_decay(args.learning_rate, global_step,
-                                               (args.steps + 2) // 3, 0.1, staircase=True)
+    # the learning rate falls tenfold at each of --lr_drops (default: after a third and
+    # after two thirds of the steps); float32 steps, so the schedule has GPU kernels
+    with tf.name_scope('learning_rate'):
+        drops = tf.constant(lr_drop_steps(args.steps, args.lr_drops), tf.float32, name='drops')
+        passed = tf.reduce_sum(tf.cast(tf.cast(global_step, tf.float32) >= drops, tf.float32))
+        learning_rate = tf.multiply(args.learning_rate, tf.pow(0.1, passed), name='value')
     optimizer = precision.loss_scaled(tf.train.AdamOptimizer(learning_rate), args)
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm
         train_op = optimizer.minimize(loss, global_step=global_step)
