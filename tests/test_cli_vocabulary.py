@@ -218,3 +218,14 @@ def test_mnist_cnn_with_empty_checkpoint_dir(run_script, fetch, tmp_path):
     assert json.loads(out.read_text())['steps'] == 3
     proc = run_script('mnist_cnn/train.py', '--checkpoint_dir', '', '--restore', check=False)
     assert proc.returncode == 2 and '--restore needs a --checkpoint_dir' in proc.stderr
+
+
+def test_shown_paths_read_the_same_on_every_machine(tmp_path, monkeypatch):
+    from tfcourse import REPO_ROOT, cli
+
+    monkeypatch.setenv('TFCOURSE_DATA_DIR', str(tmp_path / 'data'))
+    assert cli.shown(os.path.join(REPO_ROOT, 'images', 'x.png')) == os.path.join('images', 'x.png')
+    assert cli.shown(str(tmp_path / 'data' / 'vtest' / 'vtest.avi')) == os.path.join(
+        'data', 'vtest', 'vtest.avi')
+    assert cli.shown('/elsewhere/photo.jpg') == '/elsewhere/photo.jpg'
+    assert cli.shown('0') == '0' and cli.shown('') == '' and cli.shown(None) is None

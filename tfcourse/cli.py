@@ -345,6 +345,21 @@ def kept_folder(path):
     return None if path in _TEMPORARY_FOLDERS else path
 
 
+def shown(path):
+    """``path`` as a JSON record gives it: relative to the repository, or ``data/...`` inside
+    the data folder, so records read the same on every machine; other paths, empty ones and
+    camera indices ("0") unchanged."""
+    from tfcourse import REPO_ROOT, default_data_dir
+
+    if not path or str(path).isdigit():
+        return path
+    path = os.path.abspath(path)
+    for root, prefix in ((default_data_dir(), "data"), (REPO_ROOT, "")):
+        if path.startswith(os.path.abspath(root) + os.sep):
+            return os.path.join(prefix, os.path.relpath(path, root))
+    return path
+
+
 def wrote(path):
     """The finish message of every script that writes a file."""
     print("wrote %s" % path, flush=True)

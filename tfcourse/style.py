@@ -381,16 +381,6 @@ def preserve_colors(content, stylized):
     return cv2.cvtColor(styled_ycc, cv2.COLOR_YCrCb2RGB).astype(np.float32)
 
 
-def shown(path):
-    """``path`` relative to the repository when it lies inside it (for JSON records)."""
-    from tfcourse import REPO_ROOT
-
-    if not path:
-        return path
-    relative = os.path.relpath(os.path.abspath(path), REPO_ROOT)
-    return path if relative.startswith("..") else relative
-
-
 def side_by_side(path, images, titles, suptitle=None):
     """Save a row of RGB images with titles (e.g. content | style | result) as a figure."""
     plt = cli.pyplot()

@@ -8,7 +8,7 @@
   to the target and rename it when the run ends well: an interrupted run
   leaves the previous video / CSV whole, and players never meet a half file.
 * Drawing (:func:`draw_boxes`, :func:`draw_counter`, :func:`side_by_side`),
-  :func:`save_png`, :func:`shown` (a path as recorded in JSON) and
+  :func:`save_png` and
   :func:`can_show_window`.
 """
 import csv
@@ -18,7 +18,7 @@ import sys
 import cv2
 import numpy as np
 
-from tfcourse import cli, default_data_dir, REPO_ROOT
+from tfcourse import cli
 from tfcourse.datasets import fetch_hint
 
 #: (writer fourcc, extension): mp4v in .mp4 and MJPG in .avi work in the
@@ -141,17 +141,6 @@ def parse_frame_list(text):
         return sorted({int(v) for v in text.split(",") if v.strip()})
     except ValueError:
         raise cli.UserError("--save_frames must be comma-separated frame numbers, e.g. 100,400")
-
-
-def shown(path):
-    """``path`` as recorded in the JSON: relative to the repository or the data folder."""
-    if not path or str(path).isdigit():
-        return path
-    path = os.path.abspath(path)
-    for root, prefix in ((default_data_dir(), "data"), (REPO_ROOT, "")):
-        if path.startswith(os.path.abspath(root) + os.sep):
-            return os.path.join(prefix, os.path.relpath(path, root))
-    return path
 
 
 # ---------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def main(argv=None):
                     cli.wrote(style.save_image(target, out))
                     entry = {"input": os.path.basename(path), "size": size,
                              "height": int(out.shape[0]), "width": int(out.shape[1]),
-                             "seconds": round(seconds, 4), "output": style.shown(target)}
+                             "seconds": round(seconds, 4), "output": cli.shown(target)}
                     if scorer:
                         entry["losses_unweighted"] = scorer.score(sess, content, out)
                     timings.setdefault(size, []).append(seconds)
@@ -232,8 +232,8 @@ def main(argv=None):
                 results.append({"input": os.path.basename(path), "size": size, "frames": n,
                                 "height": int(first.shape[0]), "width": int(first.shape[1]),
                                 "seconds_per_frame": round(float(np.mean(seconds)), 4),
-                                "output": style.shown(target),
-                                "pngs": [style.shown(p) for p in saved]})
+                                "output": cli.shown(target),
+                                "pngs": [cli.shown(p) for p in saved]})
 
     per_size = {str(size): {"images": len(v), "mean_seconds": round(float(np.mean(v)), 4)}
                 for size, v in sorted(timings.items())}
@@ -253,7 +253,7 @@ def main(argv=None):
     if args.json:
         cli.write_json(args.json, {
             "script": "apps/fast_neural_style/stylize.py",
-            "checkpoint": style.shown(latest), "step": int(step) if step.isdigit() else step,
+            "checkpoint": cli.shown(latest), "step": int(step) if step.isdigit() else step,
             "network": config["network"], "style": os.path.basename(config["style"]),
             "machine": "shared 2-core CPU, no GPU",
             "seconds_per_image": per_size, "results": results,

@@ -232,7 +232,7 @@ def main(argv=None):
             "losses_unweighted": {k: {"first": curve[k][0], "last": curve[k][-1]}
                                   for k in ("total", "content", "style", "tv")}
             if curve["step"] else {},
-            "curve": curve, "checkpoint_dir": style.shown(cli.kept_folder(args.checkpoint_dir)),
+            "curve": curve, "checkpoint_dir": cli.shown(cli.kept_folder(args.checkpoint_dir)),
         })
         cli.wrote(args.json)
     return 0

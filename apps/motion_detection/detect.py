@@ -127,7 +127,7 @@ def summarize(args, n, announced, truncated, boxes_per_frame, size, fps, progres
     """The JSON record of a run."""
     counts = np.array(boxes_per_frame)
     return {
-        "script": "apps/motion_detection/detect.py", "input": video.shown(args.input),
+        "script": "apps/motion_detection/detect.py", "input": cli.shown(args.input),
         "method": args.method, "frames": n, "size": list(size), "fps": fps,
         "frames_announced": announced, "truncated": bool(truncated), "warning": truncated,
         "frames_with_motion": int((counts > 0).sum()),
@@ -135,8 +135,8 @@ def summarize(args, n, announced, truncated, boxes_per_frame, size, fps, progres
         "max_boxes_in_a_frame": int(counts.max()) if n else 0,
         "seconds": round(progress.elapsed(), 1),
         "frames_per_second": round(n / max(progress.elapsed(), 1e-9), 1),
-        "output": video.shown(args.output), "pngs": [video.shown(p) for p in saved],
-        "csv": video.shown(args.csv),
+        "output": cli.shown(args.output), "pngs": [cli.shown(p) for p in saved],
+        "csv": cli.shown(args.csv),
     }
 
 

@@ -377,8 +377,8 @@ def summarize(args, labels, counts, announced, truncated, track_frames, progress
     n = counts["frames"]
     lengths = sorted(track_frames.values(), reverse=True)
     return {
-        "script": "apps/motion_recognition/recognize.py", "input": video.shown(args.input),
-        "model": video.shown(args.model), "labels": labels, "frames": n,
+        "script": "apps/motion_recognition/recognize.py", "input": cli.shown(args.input),
+        "model": cli.shown(args.model), "labels": labels, "frames": n,
         "frames_announced": announced, "truncated": bool(truncated), "warning": truncated,
         "min_score": args.min_score,
         "motion_filter": None if args.no_motion_filter else args.motion,
@@ -388,8 +388,8 @@ def summarize(args, labels, counts, announced, truncated, track_frames, progress
         "longest_track_frames": lengths[0] if lengths else 0,
         "seconds": round(progress.elapsed(), 1),
         "frames_per_second": round(n / max(progress.elapsed(), 1e-9), 1),
-        "output": video.shown(args.output), "csv": video.shown(args.csv),
-        "pngs": [video.shown(p) for p in saved],
+        "output": cli.shown(args.output), "csv": cli.shown(args.csv),
+        "pngs": [cli.shown(p) for p in saved],
     }
 
 

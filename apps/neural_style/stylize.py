@@ -300,7 +300,7 @@ def main(argv=None):
             "seconds": round(seconds, 2),
             "seconds_per_iteration": round(seconds / max(done, 1), 4),
             "machine": "shared 2-core CPU, no GPU",
-            "curve": curve, "output": style.shown(args.output),
+            "curve": curve, "output": cli.shown(args.output),
         })
         cli.wrote(args.json)
     return 0
