@@ -128,6 +128,27 @@ def test_predict_unreadable_image(captcha_run, run_script, tmp_path, make):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_only_the_training_captchas_are_augmented(captcha_sets, run_script, fetch, tmp_path):
+    run_script(GENERATE, "--data_dir", tmp_path, "--font_dir", fetch("cjk_fonts"),
+               "--train_size", 50, "--test_size", 100, "--samples", 0, "--seed", 1,
+               "--stroke", 0, "--elastic", 0)
+    meta, plain = cjk.load_set(str(tmp_path / "train.npz"), "generate")
+    _, test = cjk.load_set(str(tmp_path / "test.npz"), "generate")
+    augmented, _ = cjk.load_set(str(captcha_sets / "data" / "train.npz"), "generate")
+    _, first = cjk.load_set(str(captcha_sets / "data" / "test.npz"), "generate")
+    assert meta["train_augment"]["stroke_px"] == 0 and meta["train_augment"]["elastic_px"] == 0
+    assert np.array_equal(test["images"], first["images"])        # the test set is the same
+    assert augmented["train_augment"] == {"stroke_px": 0.5, "elastic_px": 1.0,
+                                          "elastic_sigma_px": 3.0}         # the defaults
+    assert plain["images"].shape == (50, 28, 280)
+
+
+@pytest.mark.parametrize("flag, value", [("--stroke", "2"), ("--elastic", "-1")])
+def test_generate_refuses_bad_augmentation(run_script, tmp_path, flag, value):
+    proc = run_script(GENERATE, "--data_dir", tmp_path, flag, value, check=False)
+    assert proc.returncode == 2 and flag in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_generate_missing_font(run_script, tmp_path):
     proc = run_script(GENERATE, "--data_dir", tmp_path / "out", "--font_dir", tmp_path,
                       "--train_size", 10, "--test_size", 10, check=False)

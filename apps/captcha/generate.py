@@ -10,7 +10,11 @@ on white, upright or rotated by 180 degrees.  3-6 positions are inverted,
 chosen at random.  Light jitter: each glyph is centred on its ink box (so
 its height in the cell gives nothing away), then shifted by up to 2 pixels
 and turned by up to 5 degrees; ink darkness varies per captcha; two faint
-random lines and Gaussian pixel noise are added.
+random lines and Gaussian pixel noise are added.  The training captchas
+alone are also augmented, so that no training font's strokes are special:
+stroke width jittered by up to --stroke pixels (a blend of the glyph and its
+grey dilation or erosion) and a small elastic distortion (--elastic pixels,
+Simard et al.); the test captchas are the blog's, with the light jitter only.
 
 The training set uses the --train_fonts (Hei, Ming, Song, an oblique sans);
 the test set only the held-out --test_font (the Kai brush style, which no
@@ -40,13 +44,17 @@ def parse_args(argv):
     cli.add_data_dir(p, "captcha", help="where the sets are written")
     p.add_argument("--font_dir", default=cjk.FONT_DIR,
                    help="the fonts (python setup/get_data.py cjk_fonts)")
-    p.add_argument("--train_size", type=int, default=20000, help="training captchas")
+    p.add_argument("--train_size", type=int, default=60000, help="training captchas")
     p.add_argument("--test_size", type=int, default=2000, help="test captchas (held-out font)")
     p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS))
     p.add_argument("--test_font", default=cjk_fonts.TEST_FONT)
     p.add_argument("--font_size", type=int, default=25)
     p.add_argument("--noise", type=cli.finite_float, default=8.0,
                    help="standard deviation of the pixel noise, in grey levels")
+    p.add_argument("--stroke", type=cli.finite_float, default=0.5,
+                   help="training captchas: stroke width jittered by up to this many pixels")
+    p.add_argument("--elastic", type=cli.finite_float, default=1.0,
+                   help="training captchas: elastic distortion of this many pixels (0: none)")
     p.add_argument("--samples", type=int, default=8, help="test captchas also saved as PNG")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -54,8 +62,11 @@ def parse_args(argv):
         cli.check_positive("--" + flag, getattr(args, flag))
     if not 12 <= args.font_size <= CELL:
         raise cli.UserError("--font_size must be between 12 and %d (the cell)" % CELL)
-    if args.noise < 0 or args.samples < 0:
-        raise cli.UserError("--noise and --samples must not be negative")
+    if min(args.noise, args.samples, args.stroke, args.elastic) < 0:
+        raise cli.UserError("--noise, --samples, --stroke and --elastic must not be negative")
+    if args.stroke > 1 or args.elastic > 4:
+        raise cli.UserError("--stroke at most 1 and --elastic at most 4 pixels: more would "
+                            "deform a 28-pixel character beyond reading")
     args.train_fonts = cjk.font_keys(args.train_fonts)
     args.test_font = cjk.font_keys(args.test_font)[0]
     if args.test_font in args.train_fonts:
@@ -64,8 +75,21 @@ def parse_args(argv):
     return args
 
 
-def make_captchas(n, font_keys, glyphs, chars, args, rng):
-    """``n`` captchas: images uint8 [n, 28, 280], labels [n, 10], chars [n], font index [n]."""
+def stroke_jitter(tile, rng, amount):
+    """Strokes thickened or thinned by up to ``amount`` pixels (<= 1): the glyph blended with
+    its grey dilation or erosion by a 2x2 kernel, by a uniform random weight."""
+    import cv2
+
+    weight = rng.uniform(-amount, amount)
+    kernel = np.ones((2, 2), np.uint8)
+    morphed = cv2.dilate(tile, kernel) if weight > 0 else cv2.erode(tile, kernel)
+    return (1.0 - abs(weight)) * tile + abs(weight) * morphed
+
+
+def make_captchas(n, font_keys, glyphs, chars, args, rng, augment=False):
+    """``n`` captchas: images uint8 [n, 28, 280], labels [n, 10], chars [n], font index [n].
+
+    ``augment``: the training captchas' stroke-width jitter and elastic distortion."""
     import cv2
 
     images = np.empty((n, CELL, CELL * POSITIONS), np.uint8)
@@ -82,7 +106,11 @@ def make_captchas(n, font_keys, glyphs, chars, args, rng):
             tile = glyphs[key].get(ch, args.font_size + int(rng.randint(-2, 2)), CELL)
             if labels[i, pos]:
                 tile = tile[::-1, ::-1]                         # rotated by 180 degrees
-            tile = cjk.distort(tile, rng, rotate=5.0, scale=None, shift_px=2.0, stroke=0)
+            if augment and args.stroke:
+                tile = stroke_jitter(tile, rng, args.stroke)
+            tile = cjk.distort(tile, rng, rotate=5.0, scale=None, shift_px=2.0, stroke=0,
+                               elastic_alpha=args.elastic if augment else 0.0,
+                               elastic_sigma=3.0)
             ink[:, pos * CELL:(pos + 1) * CELL] = tile
         ink *= rng.uniform(0.7, 1.0)
         for _ in range(2):                                      # two faint lines
@@ -96,7 +124,6 @@ def make_captchas(n, font_keys, glyphs, chars, args, rng):
 
 def main(argv=None):
     args = parse_args(argv)
-    rng = np.random.RandomState(args.seed)
     chars = cjk.level1()
     keys = args.train_fonts + [args.test_font]
     glyphs = {k: cjk.Glyphs(args.font_dir, k) for k in keys}
@@ -106,11 +133,17 @@ def main(argv=None):
     meta = {"script": "apps/captcha/generate.py", "positions": POSITIONS, "cell": CELL,
             "font_size": args.font_size, "inverted_per_captcha": list(INVERTED),
             "noise": args.noise, "seed": args.seed, "characters": "GB2312 level 1 (3755)",
+            "train_augment": {"stroke_px": args.stroke, "elastic_px": args.elastic,
+                              "elastic_sigma_px": 3.0},
             "fonts": {k: cjk_fonts.BY_KEY[k].family for k in keys}}
     progress = cli.Progress(2, unit="sets")
     for step, (name, n, font_keys) in enumerate((("train", args.train_size, args.train_fonts),
                                                  ("test", args.test_size, [args.test_font])), 1):
-        images, labels, texts, fonts = make_captchas(n, font_keys, glyphs, chars, args, rng)
+        # each set its own random stream: the test set depends on neither the training
+        # set's size nor its augmentation
+        rng = np.random.RandomState([args.seed, step])
+        images, labels, texts, fonts = make_captchas(n, font_keys, glyphs, chars, args, rng,
+                                                     augment=name == "train")
         path = os.path.join(args.data_dir, name + ".npz")
         cjk.save_set(path, dict(meta, split=name, font_keys=font_keys), images=images,
                      labels=labels, chars=texts, fonts=fonts)

@@ -1,7 +1,7 @@
 """Inverted-character captcha: a slim CNN with ten 2-way softmax heads, TF1 graph mode.
 
     python apps/captcha/generate.py              # once: data/captcha/{train,test}.npz
-    python apps/captcha/train.py                 # 1500 steps of 64
+    python apps/captcha/train.py                 # 4000 steps of 64
     python apps/captcha/train.py --restore --steps 5000     # continue a run
     tensorboard --logdir runs/apps_captcha
 
@@ -36,7 +36,7 @@ def parse_args(argv):
     cli.add_data_dir(p, "captcha", help="train.npz and test.npz (python apps/captcha/generate.py)")
     cli.add_checkpoint_flags(p, NAME)
     cli.add_output_flags(p, NAME)
-    p.add_argument("--steps", type=int, default=1500, help="total training steps")
+    p.add_argument("--steps", type=int, default=4000, help="total training steps")
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
@@ -208,7 +208,8 @@ def main(argv=None):
         "train_fonts": train_meta["font_keys"], "test_font": test_meta["font_keys"],
         "font_families": train_meta.get("fonts", {}),
         "generate": {k: train_meta.get(k) for k in ("font_size", "noise", "seed",
-                                                     "inverted_per_captcha", "characters")},
+                                                     "inverted_per_captcha", "characters",
+                                                     "train_augment")},
         "sizes": {"train": len(x_train), "validation": len(x_val), "test": len(x_test)},
         "steps": args.steps, "steps_this_run": steps_done, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "keep_prob": args.keep_prob, "seed": args.seed,
