@@ -349,8 +349,10 @@ SCRIPTS = [
            ['--epochs', '10'], width='1'),
     _train('alexnet8_mnist', 'alexnet/train.py', 'AlexNet-8', 'mnist', 0.993,
            ['--width', '0.25', '--epochs', '20', '--augment', 'on'] + LATE_DROPS),
+    # tried: 24 epochs with crop and flip and drops at 1/2, 3/4 gave 89.60 %; at width 0.25
+    # the net underfits (train accuracy 90 %), so augmenting only costs: wider is the way
     _train('alexnet8_fashion', 'alexnet/train.py', 'AlexNet-8', 'fashion_mnist', 0.91,
-           ['--width', '0.25', '--epochs', '24', '--augment', 'on'] + LATE_DROPS),
+           ['--width', '0.25', '--epochs', '10']),
     _train('vgg16_fashion', 'vggnet/train.py', 'VGG-16 (batch norm)', 'fashion_mnist', 0.925,
            ['--width', '0.25', '--epochs', '5']),
     _train('inception10_fashion', 'googlenet/train.py', 'Inception-10', 'fashion_mnist', 0.91,
