@@ -4,6 +4,7 @@
     python setup/reproduce.py --tier report        # the report's settings (hours on a CPU)
     python setup/reproduce.py --only mnist_cnn alexnet --check
     python setup/reproduce.py --tier report --record   # also fill results/, images/, README
+    python setup/reproduce.py --tier report --resume runs/reproduce-<timestamp>  # go on
     python setup/reproduce.py --list               # the scripts, their tiers and figures
     python setup/reproduce.py --readme             # regenerate the README tables only
 
@@ -14,6 +15,11 @@ row per figure with the report's figure, this run's, a verdict (``match``,
 ``below``, ``not comparable`` with the reason, or ``missing``) and the
 machine.  ``--check`` exits with status 1 when a graded figure misses its
 tolerance.  ``results/`` and ``images/`` are written only with ``--record``.
+
+A tier that takes longer than one sitting (the report tier is hours on a
+CPU) goes on where it stopped with ``--resume RUN_DIR``: ``runs.json`` there
+holds every finished script, so the scripts that exited 0 with the same
+command are not run again, and ``REPORT.md`` covers all sittings.
 """
 import argparse
 import datetime
@@ -329,6 +335,12 @@ def command(script, tier, run_dir, device, data_root, num_batches=None, num_warm
     return [sys.executable, os.path.join(REPO_ROOT, script.path)] + argv
 
 
+def _shown_command(cmd):
+    """The command as a record gives it: ``python`` dropped, repository paths relative."""
+    return ' '.join(os.path.relpath(c, REPO_ROOT) if c.startswith(REPO_ROOT) else c
+                    for c in cmd[1:])
+
+
 def run_one(script, tier, run_dir, device, data_root, prefix, num_batches=None,
             num_warmup=None):
     """Run one script, its output streamed with a prefix and kept in logs/NAME.log."""
@@ -352,9 +364,9 @@ def run_one(script, tier, run_dir, device, data_root, prefix, num_batches=None,
         with open(json_path, encoding='utf-8') as f:
             record = json.load(f)
     return {'status': status, 'seconds': seconds, 'record': record, 'log': log_path,
-            'command': ' '.join(os.path.relpath(c, REPO_ROOT) if c.startswith(REPO_ROOT) else c
-                                for c in cmd[1:]),
-            'load_average_before': load_before, 'load_average_after': list(os.getloadavg())}
+            'command': _shown_command(cmd),
+            'load_average_before': load_before, 'load_average_after': list(os.getloadavg()),
+            'finished': datetime.datetime.now().isoformat(timespec='seconds')}
 
 
 def fetch_data(scripts, tier, data_root):
@@ -428,7 +440,8 @@ def record_results(scripts, runs, run_dir, tier, mach, data_root):
         device = r['record'].get('device', 'cpu').lower()
         record = portable(dict(r['record'], reproduce={
             'tier': tier, 'command': r['command'], 'seconds': round(r['seconds'], 1),
-            'date': datetime.datetime.now().isoformat(timespec='seconds'), 'machine': mach,
+            'date': r.get('finished') or datetime.datetime.now().isoformat(timespec='seconds'),
+            'machine': mach,
             'load_average_before': r['load_average_before'],
             'load_average_after': r['load_average_after']}), data_root)
         if json_target:
@@ -468,6 +481,10 @@ def parse_args(argv):
                         help='untimed batches before each benchmark\'s timing instead of its '
                              'default 10 (the book\'s burn-in, for GPU clocks and autotuning; '
                              'a CPU is warm after 2)')
+    parser.add_argument('--resume', metavar='RUN_DIR', default=None,
+                        help='go on with an interrupted run in RUN_DIR (a reproduce-<timestamp> '
+                             'folder): scripts that exited 0 there with the same command are '
+                             'not run again; REPORT.md covers both sittings')
     parser.add_argument('--check', action='store_true',
                         help='exit with status 1 when a graded figure misses its tolerance')
     parser.add_argument('--record', action='store_true',
@@ -494,6 +511,32 @@ def parse_args(argv):
     return args
 
 
+STATE = 'runs.json'  # in the run folder: the tier and every finished script, for --resume
+
+
+def load_state(run_dir, tier):
+    """The finished runs of an earlier sitting in ``run_dir`` (``--resume``)."""
+    path = os.path.join(run_dir, STATE)
+    try:
+        with open(path, encoding='utf-8') as f:
+            state = json.load(f)
+        runs, earlier_tier = dict(state['runs']), state['tier']
+    except FileNotFoundError:
+        raise cli.UserError('%s has no %s: it is not a folder of setup/reproduce.py; start a '
+                            'new run without --resume' % (run_dir, STATE))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise cli.UserError('%s is unreadable (%s); start a new run without --resume'
+                            % (path, exc))
+    if earlier_tier != tier:
+        raise cli.UserError('%s was a %s-tier run; resume it with --tier %s'
+                            % (run_dir, earlier_tier, earlier_tier))
+    return runs
+
+
+def save_state(run_dir, tier, runs):
+    cli.write_json(os.path.join(run_dir, STATE), {'tier': tier, 'runs': runs})
+
+
 def list_scripts():
     for s in SCRIPTS:
         print('%-20s %-38s %s' % (s.name, s.path, s.what))
@@ -512,21 +555,38 @@ def main(argv=None):
             cli.wrote(os.path.join(RECORD_ROOT, name))
         return 0
     scripts = [s for s in SCRIPTS if not args.only or s.name in args.only]
-    stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
-    run_dir = os.path.join(os.path.abspath(args.runs_dir), 'reproduce-' + stamp)
-    try:
-        os.makedirs(os.path.join(run_dir, 'logs'))
-    except OSError as exc:
-        raise cli.UserError('cannot create %s (%s); pass another --runs_dir'
-                            % (run_dir, exc.strerror))
+    runs = {}
+    if args.resume:
+        run_dir = os.path.abspath(args.resume)
+        if not os.path.isdir(run_dir):
+            raise cli.UserError('--resume %s: no such folder; give a runs/reproduce-<timestamp> '
+                                'folder' % args.resume)
+        runs = load_state(run_dir, args.tier)
+        os.makedirs(os.path.join(run_dir, 'logs'), exist_ok=True)
+    else:
+        stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+        run_dir = os.path.join(os.path.abspath(args.runs_dir), 'reproduce-' + stamp)
+        try:
+            os.makedirs(os.path.join(run_dir, 'logs'))
+        except OSError as exc:
+            raise cli.UserError('cannot create %s (%s); pass another --runs_dir'
+                                % (run_dir, exc.strerror))
     unavailable = fetch_data(scripts, args.tier, args.data_dir)
     mach = machine(args.device)
     started = datetime.datetime.now().isoformat(timespec='seconds')
     print('reproduce: %s tier, %d scripts, into %s' % (args.tier, len(scripts), run_dir))
-    progress = cli.Progress(total=len(scripts), unit='scripts')
-    runs = {}
-    skipped = {}
+    done = {s.name for s in scripts if runs.get(s.name, {}).get('status') == 0
+            and runs[s.name]['command'] == _shown_command(command(
+                s, args.tier, run_dir, args.device, args.data_dir, args.num_batches,
+                args.num_warmup))}                  # in an earlier sitting (--resume)
+    progress = cli.Progress(total=len(scripts) - len(done), unit='scripts')
+    skipped, ran = {}, 0
     for i, script in enumerate(scripts):
+        if script.name in done:
+            print('reproduce: [%d/%d] %s done in an earlier sitting (exit 0 after %s)'
+                  % (i + 1, len(scripts), script.name, _duration(runs[script.name]['seconds'])),
+                  flush=True)
+            continue
         missing = [d for d in script.data[args.tier] if d in unavailable]
         if missing:
             skipped[script.name] = 'needs the internet: %s cannot be fetched here' % (
@@ -538,19 +598,22 @@ def main(argv=None):
               flush=True)
         runs[script.name] = run_one(script, args.tier, run_dir, args.device, args.data_dir,
                                     '[%s]' % script.name, args.num_batches, args.num_warmup)
-        r = runs[script.name]
+        r, ran = runs[script.name], ran + 1
+        save_state(run_dir, args.tier, runs)     # a later --resume starts after this one
         print('reproduce: %s exited %d after %s; %s' % (
-            script.name, r['status'], _duration(r['seconds']), progress.summary(i + 1)),
+            script.name, r['status'], _duration(r['seconds']),
+            progress.summary(ran)),
             flush=True)
     records = {name: r['record'] for name, r in runs.items() if r['status'] == 0}
     table = rows(records, {'tier': args.tier, 'machine': mach},
-                 names={s.name for s in scripts}, skipped=skipped)
+                 names={s.name for s in scripts} | set(runs), skipped=skipped)
     report = os.path.join(run_dir, 'REPORT.md')
     write_report(report, args.tier, runs, table, mach, started)
     print(markdown_table(table))
     cli.wrote(report)
     if args.record:
-        record_results(scripts, runs, run_dir, args.tier, mach, args.data_dir)
+        record_results([s for s in SCRIPTS if s.name in runs], runs, run_dir, args.tier, mach,
+                       args.data_dir)
     failed = [n for n, r in runs.items() if r['status'] != 0]
     missed = [r for r in table if r['verdict'] in ('below', 'missing')]
     if failed:

@@ -181,6 +181,7 @@ def test_record_fills_results_images_and_readme(reproduce, tmp_path, monkeypatch
     shutil.copytree(os.path.join(REPO_ROOT, 'results'), tmp_path / 'results')
     (tmp_path / 'images').mkdir()
     monkeypatch.setattr(reproduce, 'RECORD_ROOT', str(tmp_path))
+    own = open(os.path.join(REPO_ROOT, 'results', 'linear_regression.json')).read()
     assert reproduce.main(['--tier', 'report', '--only', 'linear_regression', '--record',
                            '--runs_dir', str(tmp_path / 'runs')]) == 0
     record = json.loads((tmp_path / 'results' / 'linear_regression.json').read_text())
@@ -190,8 +191,48 @@ def test_record_fills_results_images_and_readme(reproduce, tmp_path, monkeypatch
     readme = (tmp_path / 'README.md').read_text()
     assert '`setup/linear_regression.py` (linear_regression): 20' in readme  # the date
     # the repository's own results were not touched
-    assert 'reproduce' not in json.loads(open(os.path.join(
-        REPO_ROOT, 'results', 'linear_regression.json')).read())
+    assert open(os.path.join(REPO_ROOT, 'results', 'linear_regression.json')).read() == own
+
+
+def test_resume_goes_on_where_the_first_sitting_stopped(reproduce, tmp_path, capsys):
+    runs = tmp_path / 'runs'
+    assert reproduce.main(['--only', 'linear_regression', '--runs_dir', str(runs)]) == 0
+    (run_dir,) = runs.iterdir()
+    state = json.loads((run_dir / 'runs.json').read_text())
+    assert state['tier'] == 'quick' and state['runs']['linear_regression']['status'] == 0
+    first = (run_dir / 'linear_regression.json').stat().st_mtime_ns
+    capsys.readouterr()
+    assert reproduce.main(['--only', 'linear_regression', 'check_install',
+                           '--resume', str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert 'linear_regression done in an earlier sitting (exit 0 after' in out
+    assert '[1/2] check_install (setup/check_install.py)' in out
+    assert (run_dir / 'linear_regression.json').stat().st_mtime_ns == first   # not run again
+    assert sorted(json.loads((run_dir / 'runs.json').read_text())['runs']) == [
+        'check_install', 'linear_regression']
+    report = (run_dir / 'REPORT.md').read_text()
+    assert '| linear_regression | 0 |' in report and '| check_install | 0 |' in report
+    assert 'cost above the least-squares optimum' in report
+    assert list(runs.iterdir()) == [run_dir]                # no second run folder
+
+
+@pytest.mark.parametrize('make, args, message', [
+    (None, ['--resume', '{tmp}/nothing'], 'no such folder'),
+    ('empty', ['--resume', '{tmp}/run'], 'has no runs.json: it is not a folder of'),
+    ('{"tier": "quick", "runs": {}}', ['--resume', '{tmp}/run', '--tier', 'report'],
+     'was a quick-tier run; resume it with --tier quick'),
+    ('{"tier": ', ['--resume', '{tmp}/run'], 'is unreadable'),
+])
+def test_resume_bad_folder_one_line(run_script, tmp_path, make, args, message):
+    if make:
+        (tmp_path / 'run').mkdir()
+        if make != 'empty':
+            (tmp_path / 'run' / 'runs.json').write_text(make)
+    proc = run_script('setup/reproduce.py', '--only', 'linear_regression',
+                      *[a.format(tmp=tmp_path) for a in args], check=False)
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    assert message in proc.stderr and 'Traceback' not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_records_hold_no_machine_paths(reproduce):
