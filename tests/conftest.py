@@ -3,11 +3,14 @@
 * ``fetch(name)`` -> the data directory of data set ``name`` (fetched once with
   the same code as ``python setup/get_data.py NAME``, into ``data/`` or
   ``$TFCOURSE_DATA_DIR``).  A data set that cannot be fetched fails the test.
+  The suite runs in two processes (pytest-xdist, ``-n 2`` in pyproject.toml): a
+  lock file per data set lets one of them fetch while the other waits.
 * ``load_script(path, name)`` -> a script imported as a module, for build-only tests.
 * ``run_script(path, *args)`` -> runs a project script as a user would
   (``python path args...`` from the repository root) and returns the
   CompletedProcess; ``check=False`` for runs that are expected to fail.
 """
+import fcntl
 import importlib.util
 import os
 import subprocess
@@ -58,8 +61,13 @@ def fetch():
 
     def _fetch(name):
         target = default_data_dir(name)
-        if not modules[name].is_present(target):
-            print(modules[name].fetch(target))
+        if modules[name].is_present(target):
+            return target
+        os.makedirs(default_data_dir(), exist_ok=True)
+        with open(default_data_dir(".fetch-%s.lock" % name), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)            # the other worker may be fetching it
+            if not modules[name].is_present(target):
+                print(modules[name].fetch(target))
         return target
 
     return _fetch
