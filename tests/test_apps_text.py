@@ -93,6 +93,25 @@ def test_train_missing_data(run_script, tmp_path):
     assert "setup/get_data.py mr" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_no_sentence_is_in_two_splits(run_script, tmp_path):
+    """Repeated lines (half of the Chinese review corpus) are dropped before the split, and a
+    sentence given both labels is dropped altogether."""
+    words = ["good", "bad", "fine", "dull", "great", "poor", "nice", "weak"]
+    pos = ["%s %s film %d" % (words[i % 8], words[(i // 8) % 8], i) for i in range(200)]
+    neg = ["%s %s movie %d" % (words[i % 8], words[(i // 8) % 8], i) for i in range(200)]
+    (tmp_path / "pos.txt").write_text("\n".join(pos + pos[:100] + ["both ways"]) + "\n")
+    (tmp_path / "neg.txt").write_text("\n".join(neg + neg[:50] + ["both ways"]) + "\n")
+    proc = run_script(TRAIN, "--dataset", "chnsenti", "--data_dir", tmp_path, "--tokens", "word",
+                      "--num_epochs", 1, "--batch_size", 16, "--evaluate_every", 10,
+                      "--checkpoint_dir", tmp_path / "ckpt", "--json", tmp_path / "r.json",
+                      "--plot", "")
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["dropped_from_corpus"] == {"repeated_lines": 151,
+                                             "sentences_with_both_labels": 1}
+    assert sum(result["sizes"].values()) == 400
+    assert "151 repeated lines and 1 sentences with both labels dropped" in proc.stdout
+
+
 def test_tokenize(monkeypatch):
     from tfcourse import REPO_ROOT
 

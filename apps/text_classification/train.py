@@ -147,6 +147,11 @@ def batches(n, batch_size, rng):
 def load_data(args, rng):
     """Sentences -> token ids, split into train / dev / test; returns (splits, vocab)."""
     sentences, labels = text_data.load_corpus(args.data_dir, args.dataset)
+    sentences, labels, args.dropped = text_data.deduplicate(sentences, labels)
+    if any(args.dropped.values()):
+        print("%s: %d repeated lines and %d sentences with both labels dropped, so that no "
+              "sentence is in two splits" % (args.dataset, args.dropped["repeated_lines"],
+                                               args.dropped["sentences_with_both_labels"]))
     if args.limit:
         keep = rng.permutation(len(sentences))[:args.limit]
         sentences, labels = [sentences[i] for i in keep], labels[keep]
@@ -301,6 +306,7 @@ def result_record(args, vocab, splits, step, curve, best, test_acc, test_loss):
                         or "data/" + os.path.basename(os.path.normpath(args.data_dir))),
         "tokens": args.tokens, "max_len": args.max_len, "vocab_size": len(vocab),
         "sizes": {name: len(splits[name][0]) for name in ("train", "dev", "test")},
+        "dropped_from_corpus": args.dropped,
         "hyperparameters": {k: getattr(args, k) for k in (
             "embedding_dim", "filter_sizes", "num_filters", "dropout_keep_prob",
             "l2_reg_lambda", "learning_rate", "batch_size", "num_epochs", "seed", "limit")},
