@@ -67,7 +67,7 @@ def load_corpus(data_dir, dataset="mr"):
 def deduplicate(sentences, labels):
     """Each sentence once, in its first place: ``(sentences, labels, dropped)``.
 
-    The Chinese review corpus repeats about half of its lines (35123 lines, 17457
+    The Chinese review corpus repeats about half of its lines (35123 lines, 17410
     distinct); split at random, a repeated review lands in train and test alike and the
     test accuracy measures memory, not generalisation.  A sentence given both labels is
     dropped altogether.  ``dropped`` counts the repeated lines and the contradictory
