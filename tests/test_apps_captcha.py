@@ -77,6 +77,24 @@ def test_training_loss_falls_and_writes_everything(captcha_run):
     assert "ETA" in proc.stdout and "wrote" in proc.stdout
 
 
+def test_learning_rate_falls_tenfold_after_half_and_three_quarters(captcha_run):
+    from tfcourse.compat import tf
+
+    out, _ = captcha_run
+    assert json.loads((out / "result.json").read_text())["lr_drop_steps"] == [60, 90]
+    rates = {}
+    for name in sorted(os.listdir(str(out / "ckpt"))):
+        if name.startswith("events.out.tfevents"):
+            for event in tf.train.summary_iterator(str(out / "ckpt" / name)):
+                for value in event.summary.value:
+                    if value.tag == "learning_rate" and event.step <= 120:
+                        rates[event.step] = value.simple_value
+    assert sorted(rates) == [20, 40, 60, 80, 100, 120]
+    # the summary of step 60 runs with its training step, before the global step reaches 60
+    assert np.allclose([rates[s] for s in sorted(rates)],
+                       [1e-3, 1e-3, 1e-3, 1e-4, 1e-5, 1e-5], rtol=1e-5)
+
+
 def test_restore_continues_at_the_saved_step(captcha_run, run_script):
     out, _ = captcha_run
     proc = run_script(TRAIN, "--data_dir", out / "data", "--checkpoint_dir", out / "ckpt",
@@ -168,6 +186,13 @@ def test_train_missing_data(run_script, tmp_path):
                       "--json", "", "--plot", "", check=False)
     assert proc.returncode == 2
     assert "apps/captcha/generate.py" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_train_refuses_decreasing_lr_drops(run_script, tmp_path):
+    proc = run_script(TRAIN, "--data_dir", tmp_path, "--lr_drops", "0.75,0.5", check=False)
+    assert proc.returncode == 2 and "--lr_drops" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "increasing fractions" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_predict_missing_checkpoint(run_script, tmp_path):

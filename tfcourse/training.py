@@ -34,8 +34,8 @@ import numpy as np
 from tfcourse import checkpoints, cli, default_data_dir, image_data, precision
 from tfcourse.compat import tf, gpu_names, session_config
 
-__all__ = ["add_flags", "parse_args", "lr_drops", "lr_drop_steps", "set_steps", "scaled",
-           "build_parser", "add_summaries",
+__all__ = ["add_flags", "parse_args", "lr_drops", "lr_drop_steps", "step_schedule", "set_steps",
+           "scaled", "build_parser", "add_summaries",
            "fit", "evaluate", "export_weights", "plot_curves"]
 
 
@@ -107,6 +107,16 @@ def lr_drop_steps(steps, fractions=None):
         third = (steps + 2) // 3
         return [third, 2 * third]
     return [max(1, int(round(f * steps))) for f in fractions]
+
+
+def step_schedule(global_step, learning_rate, steps, fractions=None):
+    """The learning rate as a tensor: ``learning_rate``, falling tenfold at each of
+    ``lr_drop_steps(steps, fractions)``.  The steps are compared as float32, so the
+    schedule has GPU kernels."""
+    with tf.name_scope('learning_rate_schedule'):
+        drops = tf.constant(lr_drop_steps(steps, fractions), tf.float32, name='drops')
+        passed = tf.reduce_sum(tf.cast(tf.cast(global_step, tf.float32) >= drops, tf.float32))
+        return tf.multiply(learning_rate, tf.pow(0.1, passed), name='value')
 
 
 def parse_args(parser, argv, name):
@@ -366,11 +376,8 @@ def build_model(network, image_shape, args):
 
     global_step = tf.train.get_or_create_global_step()
     # the learning rate falls tenfold at each of --lr_drops (default: after a third and
-    # after two thirds of the steps); float32 steps, so the schedule has GPU kernels
-    with tf.name_scope('learning_rate'):
-        drops = tf.constant(lr_drop_steps(args.steps, args.lr_drops), tf.float32, name='drops')
-        passed = tf.reduce_sum(tf.cast(tf.cast(global_step, tf.float32) >= drops, tf.float32))
-        learning_rate = tf.multiply(args.learning_rate, tf.pow(0.1, passed), name='value')
+    # after two thirds of the steps)
+    learning_rate = step_schedule(global_step, args.learning_rate, args.steps, args.lr_drops)
     optimizer = precision.loss_scaled(tf.train.AdamOptimizer(learning_rate), args)
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm
         train_op = optimizer.minimize(loss, global_step=global_step)

@@ -9,7 +9,8 @@ Model (after the blog): the 28x280 captcha -> three stages of 3x3 convolution
 + batch normalisation + ReLU + 2x2 average pooling (16, 32, 64 maps: 14x140,
 7x70, 4x35) -> a 512-unit fully connected layer (dropout optional) -> ten
 heads, one per position, each a 2-way softmax (upright / upside down).  The
-loss is the mean of the ten cross-entropies; Adam.  A captcha counts as
+loss is the mean of the ten cross-entropies; Adam, its rate falling tenfold
+after half and after three quarters of the steps.  A captcha counts as
 read only when all ten heads are right.  The last --validation captchas of
 the training set (training fonts) are held back for the curve; at the end
 the test set, all in the held-out font, gives the per-position and
@@ -22,7 +23,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, slim, gpu_names, session_config
-from tfcourse import cjk, cli, train_loop
+from tfcourse import cjk, cli, train_loop, training
 
 NAME = "apps_captcha"
 POSITIONS = 10
@@ -38,7 +39,11 @@ def parse_args(argv):
     cli.add_output_flags(p, NAME)
     p.add_argument("--steps", type=int, default=4000, help="total training steps")
     p.add_argument("--batch_size", type=int, default=64)
-    p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
+    p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3,
+                   help="Adam's initial learning rate")
+    p.add_argument("--lr_drops", type=training.lr_drops, default=[0.5, 0.75], metavar="F1,F2",
+                   help="fractions of --steps after which the learning rate falls tenfold "
+                        "(at a constant rate the validation accuracy levelled off at 98.3 %%)")
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
                    help="dropout keep probability of the 512-unit layer (1 = no dropout: "
                         "here it slowed learning more than it helped)")
@@ -89,7 +94,7 @@ def captcha_cnn(images, keep_prob, is_training):
     return logits
 
 
-def build_model(learning_rate):
+def build_model(args):
     images = tf.placeholder(tf.uint8, [None, 28, 28 * POSITIONS], name="images")
     labels = tf.placeholder(tf.int64, [None, POSITIONS], name="labels")    # 1 = inverted
     keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
@@ -105,6 +110,8 @@ def build_model(learning_rate):
         per_position = tf.reduce_mean(tf.cast(correct, tf.float32), name="per_position")
         whole = tf.reduce_mean(tf.cast(tf.reduce_all(correct, 1), tf.float32), name="whole")
     global_step = tf.train.get_or_create_global_step()              # int64: has a GPU kernel
+    learning_rate = training.step_schedule(global_step, args.learning_rate, args.steps,
+                                           args.lr_drops)
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)        # batch-norm statistics
     with tf.control_dependencies(update_ops):
         train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
@@ -112,7 +119,7 @@ def build_model(learning_rate):
     tf.summary.scalar("loss", loss)
     tf.summary.scalar("per_position_accuracy", per_position)
     tf.summary.scalar("whole_captcha_accuracy", whole)
-    tf.summary.scalar("learning_rate", tf.constant(learning_rate))
+    tf.summary.scalar("learning_rate", learning_rate)
     tf.summary.image("captchas", tf.expand_dims(images, -1), max_outputs=3)
     for var in tf.trainable_variables():
         tf.summary.histogram(var.op.name, var)
@@ -180,7 +187,7 @@ def main(argv=None):
 
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
-    model = build_model(args.learning_rate)
+    model = build_model(args)
     finite = train_loop.all_finite_op()
     saver = tf.train.Saver(max_to_keep=3)
 
@@ -212,7 +219,9 @@ def main(argv=None):
                                                      "train_augment")},
         "sizes": {"train": len(x_train), "validation": len(x_val), "test": len(x_test)},
         "steps": args.steps, "steps_this_run": steps_done, "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate, "keep_prob": args.keep_prob, "seed": args.seed,
+        "learning_rate": args.learning_rate,
+        "lr_drop_steps": training.lr_drop_steps(args.steps, args.lr_drops),
+        "keep_prob": args.keep_prob, "seed": args.seed,
         "per_position_accuracy": per_position,
         "whole_captcha_accuracy": whole,
         "accuracy_by_position": [float(a) for a in positions],
