@@ -104,6 +104,9 @@ def _bench(name, path, model, report_forward, report_backward, extra=(), slug=No
                   figures)
 
 
+#: the stylize rows use the fast_neural_style row's checkpoint and write into the run folder
+STYLIZE_FROM_RUN = ['--checkpoint_dir', '{run}/checkpoints/fast_neural_style',
+                    '--output_dir', '{run}/fast_neural_style_stylized']
 #: the learning rate falls after half and three quarters of the steps, not after a third:
 #: in the first records (4-10 epochs) the first drop came before the net had converged
 LATE_DROPS = ['--lr_drops', '0.5,0.75']
@@ -307,16 +310,13 @@ SCRIPTS = [
     Script('fast_neural_style_stylize', 'apps/fast_neural_style/stylize.py',
            'the trained transform network on building.jpg, seconds per image',
            {'quick': ['opencv_samples', 'ssdlite'], 'report': ['opencv_samples', 'ssdlite']},
-           ['{data}/opencv_samples/building.jpg', '--size', '128', '--measure',
-            '--checkpoint_dir', '{run}/checkpoints/fast_neural_style',
-            '--output_dir', '{run}/fast_neural_style_stylized'],
-           ['{data}/opencv_samples/building.jpg', '--size', '256', '512', '--measure',
-            '--checkpoint_dir', '{run}/checkpoints/fast_neural_style',
-            '--output_dir', '{run}/fast_neural_style_stylized'],
+           ['{data}/opencv_samples/building.jpg', '--size', '128', '--measure']
+           + STYLIZE_FROM_RUN,
+           ['{data}/opencv_samples/building.jpg', '--size', '256', '512', '--measure']
+           + STYLIZE_FROM_RUN,
            ('json', 'plot'),
            ('results/apps_fast_neural_style_stylize.json', 'images/apps_fast_neural_style.png'),
            None,  # restores the fast_neural_style row's graph, which the check covers
-           # its timings were recorded under load: a quiet --record run brings them in
            [Figure('fast neural style style loss of its output (report tier: 256 px)',
                    lambda r: r['results'][0]['losses_unweighted']['style'], None, '', 'info',
                    None)]),
@@ -324,11 +324,9 @@ SCRIPTS = [
            'the trained transform network on vtest.avi: seconds per frame, two frames drawn',
            {'quick': ['vtest', 'ssdlite'], 'report': ['vtest', 'ssdlite']},
            ['{data}/vtest/vtest.avi', '--size', '128', '--max_frames', '5', '--save_frames',
-            '2,4', '--checkpoint_dir', '{run}/checkpoints/fast_neural_style',
-            '--output_dir', '{run}/fast_neural_style_stylized'],
+            '2,4'] + STYLIZE_FROM_RUN,
            ['{data}/vtest/vtest.avi', '--size', '256', '--max_frames', '60', '--save_frames',
-            '20,50', '--checkpoint_dir', '{run}/checkpoints/fast_neural_style',
-            '--output_dir', '{run}/fast_neural_style_stylized'],
+            '20,50'] + STYLIZE_FROM_RUN,
            ('json', 'plot'),
            ('results/apps_fast_neural_style_vtest.json', 'images/apps_fast_neural_style_vtest.png'),
            None,  # restores the fast_neural_style row's graph, which the check covers
