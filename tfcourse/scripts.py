@@ -388,7 +388,7 @@ SCRIPTS = [
     _train('vgg16_fashion', 'vggnet/train.py', 'VGG-16 (batch norm)', 'fashion_mnist', 0.925,
            ['--width', '0.25', '--epochs', '9'] + LATE_DROPS),
     _train('inception10_fashion', 'googlenet/train.py', 'Inception-10', 'fashion_mnist', 0.91,
-           ['--epochs', '4'], width='1'),
+           ['--epochs', '7'] + LATE_DROPS, width='1'),
     _train('resnet18_mnist', 'resnet/train.py', 'ResNet-18', 'mnist', 0.995,
            ['--width', '0.125', '--epochs', '10', '--augment', 'on'] + LATE_DROPS),
     _train('resnet18_fashion', 'resnet/train.py', 'ResNet-18', 'fashion_mnist', 0.93,
