@@ -9,8 +9,13 @@
 * ``run_script(path, *args)`` -> runs a project script as a user would
   (``python path args...`` from the repository root) and returns the
   CompletedProcess; ``check=False`` for runs that are expected to fail.
+* ``read_events(directory)`` -> what the TensorBoard event files in ``directory``
+  hold (``Events``: tags, steps and scalar values by tag, the graph's node names),
+  read with ``tf.train.summary_iterator``.
 """
+import collections
 import fcntl
+import glob
 import importlib.util
 import os
 import subprocess
@@ -38,6 +43,38 @@ def _run_script(relpath, *args, timeout=1200, check=True, env=None, cwd=None):
 @pytest.fixture(scope="session")
 def run_script():
     return _run_script
+
+
+Events = collections.namedtuple("Events", [
+    "files",        # how many event files
+    "tags",         # every summary tag
+    "steps",        # {tag: [step, ...]} in the order written
+    "scalars",      # {tag: {step: value}} of the scalar summaries
+    "graph_nodes",  # node names of the graph written, empty when none was
+])
+
+
+def _read_events(directory):
+    from tfcourse.compat import tf
+
+    paths = sorted(glob.glob(os.path.join(str(directory), "events.out.tfevents.*")))
+    steps, scalars, nodes = {}, {}, set()
+    for path in paths:
+        for event in tf.train.summary_iterator(path):
+            if event.graph_def:
+                graph = tf.GraphDef()
+                graph.ParseFromString(event.graph_def)
+                nodes |= {node.name for node in graph.node}
+            for value in event.summary.value:
+                steps.setdefault(value.tag, []).append(event.step)
+                if value.HasField("simple_value"):
+                    scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+    return Events(len(paths), set(steps), steps, scalars, nodes)
+
+
+@pytest.fixture(scope="session")
+def read_events():
+    return _read_events
 
 
 @pytest.fixture(scope="session")

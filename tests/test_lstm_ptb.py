@@ -265,23 +265,12 @@ def test_restore_without_checkpoint_exits_2(fetch, run_script, tmp_path):
     assert proc.returncode == 2 and "no checkpoint in" in proc.stderr
 
 
-def _event_tags(directory):
-    import glob
-
-    from tfcourse.compat import tf
-
-    tags, graph = set(), False
-    for path in glob.glob(os.path.join(directory, "events.out.tfevents.*")):
-        for event in tf.train.summary_iterator(path):
-            graph |= event.HasField("graph_def")
-            tags.update(value.tag for value in event.summary.value)
-    return tags, graph
-
-
-def test_summaries_hold_loss_learning_rate_perplexity_weights_and_graph(ptb_test_run):
+def test_summaries_hold_loss_learning_rate_perplexity_weights_and_graph(ptb_test_run,
+                                                                        read_events):
     _, paths, _, _ = ptb_test_run
-    tags, graph = _event_tags(paths["save"])
-    assert graph
+    events = read_events(paths["save"])
+    tags = events.tags
+    assert events.graph_nodes
     assert {"train/loss", "train/learning_rate", "epoch/train_perplexity",
             "epoch/valid_perplexity"} <= tags
     assert "weights/Model/embedding" in tags and "weights/Model/softmax_w" in tags

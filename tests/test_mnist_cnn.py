@@ -84,18 +84,11 @@ def test_bad_input_gives_one_clear_line(run_script, fetch, args, message, tmp_pa
     assert not (tmp_path / "r.json").exists()
 
 
-def test_summaries_hold_scalars_histograms_images_and_graph(short_run):
-    import glob
-
-    from tfcourse.compat import tf
-
+def test_summaries_hold_scalars_histograms_images_and_graph(short_run, read_events):
     tmp, _, _ = short_run
-    tags, graph = set(), False
-    for path in glob.glob(str(tmp / "ckpt" / "events.out.tfevents.*")):
-        for event in tf.train.summary_iterator(path):
-            graph |= event.HasField("graph_def")
-            tags.update(value.tag for value in event.summary.value)
-    assert graph
+    events = read_events(tmp / "ckpt")
+    tags = events.tags
+    assert events.graph_nodes
     assert {"train/loss", "train/accuracy", "train/learning_rate"} <= tags
     assert {"weights/conv1/weights", "weights/conv2/weights", "weights/fc1/weights",
             "weights/fc2/weights"} <= tags

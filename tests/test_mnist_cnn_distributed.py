@@ -111,20 +111,12 @@ def test_launcher_keeps_logs_and_stops_the_ps(async_run):
     assert checkpoint_step(tmp / "ckpt") == saved[-1] >= 300
 
 
-def test_chief_writes_summaries(async_run):
-    import glob
-
-    from tfcourse.compat import tf
-
+def test_chief_writes_summaries(async_run, read_events):
     tmp, _, _ = async_run
-    tags, graph = set(), False
-    for path in glob.glob(str(tmp / "ckpt" / "events.out.tfevents.*")):
-        for event in tf.train.summary_iterator(path):
-            graph |= event.HasField("graph_def")
-            tags.update(value.tag for value in event.summary.value)
-    assert graph
+    events = read_events(tmp / "ckpt")
+    assert events.graph_nodes
     assert {"train/loss", "train/accuracy", "train/learning_rate", "weights/conv1/weights",
-            "input/image/0"} <= tags
+            "input/image/0"} <= events.tags
 
 
 def test_sync_mode_runs(run_script, fetch, tmp_path):

@@ -1,6 +1,5 @@
 """mnist_cnn/tensorboard_demo.py: every stage of the lesson on the real 4000-digit subset,
 read back from its event files, checkpoints and projector files."""
-import glob
 import json
 import math
 import os
@@ -29,53 +28,44 @@ def lesson(run_script, fetch, tmp_path_factory):
     return out, proc, json.loads((out / "result.json").read_text())
 
 
-def read_events(logdir):
-    """(tags, summary steps, graph node names) of the event files in ``logdir``."""
-    from tfcourse.compat import tf
-
-    tags, steps, nodes = set(), set(), set()
-    for path in glob.glob(os.path.join(str(logdir), "events.out.tfevents.*")):
-        for event in tf.train.summary_iterator(path):
-            if event.graph_def:
-                graph = tf.GraphDef()
-                graph.ParseFromString(event.graph_def)
-                nodes |= {node.name for node in graph.node}
-            for value in event.summary.value:
-                tags.add(value.tag)
-                steps.add(event.step)
-    return tags, steps, nodes
+def all_steps(events):
+    """Every step a summary was written at, whatever its tag."""
+    return set().union(*events.steps.values())
 
 
-def test_stages_1_and_2_write_the_graph_flat_then_scoped(lesson):
+def test_stages_1_and_2_write_the_graph_flat_then_scoped(lesson, read_events):
     out, _, _ = lesson
-    tags, _, flat = read_events(out / "logs" / "1_graph")
-    assert tags == set() and "Conv2D" in flat and "W" in flat
+    events = read_events(out / "logs" / "1_graph")
+    flat = events.graph_nodes
+    assert events.tags == set() and "Conv2D" in flat and "W" in flat
     assert not any(n.startswith(("conv1/", "fc1/", "xent/")) for n in flat)
-    tags, _, scoped = read_events(out / "logs" / "2_name_scopes")
-    assert tags == set()
+    events = read_events(out / "logs" / "2_name_scopes")
+    scoped = events.graph_nodes
+    assert events.tags == set()
     for scope in ("conv1", "conv2", "fc1", "fc2", "xent", "train", "accuracy"):
         assert any(n.startswith(scope + "/") for n in scoped), scope
     assert "conv1/W" in scoped and "Conv2D" not in scoped
 
 
-def test_stages_3_and_4_add_scalars_images_then_histograms(lesson):
+def test_stages_3_and_4_add_scalars_images_then_histograms(lesson, read_events):
     out, _, _ = lesson
-    tags, steps, _ = read_events(out / "logs" / "3_scalars_images")
-    assert tags == SCALARS and steps == {0, 3}
-    tags, steps, _ = read_events(out / "logs" / "4_histograms")
-    assert tags == SCALARS | histograms("conv1", "conv2", "fc1", "fc2") and steps == {0, 3}
+    events = read_events(out / "logs" / "3_scalars_images")
+    assert events.tags == SCALARS and all_steps(events) == {0, 3}
+    events = read_events(out / "logs" / "4_histograms")
+    assert events.tags == SCALARS | histograms("conv1", "conv2", "fc1", "fc2")
+    assert all_steps(events) == {0, 3}
 
 
-def test_stage_5_runs_one_folder_per_setting(lesson):
+def test_stage_5_runs_one_folder_per_setting(lesson, read_events):
     out, proc, result = lesson
     names = sorted(os.listdir(str(out / "logs" / "5_hparam")))
     assert names == ["lr_1E-04,conv=1,fc=1", "lr_1E-04,conv=1,fc=2",
                      "lr_1E-04,conv=2,fc=1", "lr_1E-04,conv=2,fc=2"]
     assert sorted(result["hparam_runs"]) == names
-    tags, _, _ = read_events(out / "logs" / "5_hparam" / "lr_1E-04,conv=1,fc=1")
-    assert tags == SCALARS | histograms("conv", "fc")
-    tags, _, _ = read_events(out / "logs" / "5_hparam" / "lr_1E-04,conv=2,fc=1")
-    assert tags == SCALARS | histograms("conv1", "conv2", "fc")
+    sweep = out / "logs" / "5_hparam"
+    assert read_events(sweep / "lr_1E-04,conv=1,fc=1").tags == SCALARS | histograms("conv", "fc")
+    assert (read_events(sweep / "lr_1E-04,conv=2,fc=1").tags
+            == SCALARS | histograms("conv1", "conv2", "fc"))
     assert result["best_hparam_run"] in names
     assert (out / "sweep.png").stat().st_size > 20000
     assert "wrote %s" % (out / "sweep.png") in proc.stdout and "ETA" in proc.stdout
@@ -93,7 +83,7 @@ def test_the_sweep_covers_12_settings(monkeypatch):
     assert len(names) == 12 and "lr_1E-04,conv=2,fc=2" in names and "lr_1E-05,conv=1,fc=1" in names
 
 
-def test_stage_6_projector_files_fit_the_checkpoint(lesson, fetch):
+def test_stage_6_projector_files_fit_the_checkpoint(lesson, fetch, read_events):
     from google.protobuf import text_format
     from PIL import Image
     from tensorboard.plugins import projector
@@ -103,8 +93,7 @@ def test_stage_6_projector_files_fit_the_checkpoint(lesson, fetch):
 
     out, _, result = lesson
     logdir = out / "logs" / "6_projector"
-    tags, _, _ = read_events(logdir)
-    assert tags == SCALARS | histograms("conv1", "conv2", "fc1", "fc2")
+    assert read_events(logdir).tags == SCALARS | histograms("conv1", "conv2", "fc1", "fc2")
     config = text_format.Parse((logdir / "projector_config.pbtxt").read_text(),
                                projector.ProjectorConfig())
     (embedding,) = config.embeddings
@@ -121,7 +110,7 @@ def test_stage_6_projector_files_fit_the_checkpoint(lesson, fetch):
     assert labels == [str(label) for label in test.labels[:digits]]
 
 
-def test_restore_continues_a_stage(lesson, run_script, fetch, tmp_path):
+def test_restore_continues_a_stage(lesson, run_script, fetch, tmp_path, read_events):
     out, _, _ = lesson
     logs = tmp_path / "logs"
     shutil.copytree(str(out / "logs" / "3_scalars_images"), str(logs / "3_scalars_images"))
@@ -129,8 +118,7 @@ def test_restore_continues_a_stage(lesson, run_script, fetch, tmp_path):
                       "--steps", 9, "--summary_every", 3, "--batch_size", 20,
                       "--checkpoint_dir", logs, "--json", "", "--plot", "")
     assert "restored" in proc.stdout and "(step 6)" in proc.stdout
-    _, steps, _ = read_events(logs / "3_scalars_images")
-    assert steps == {0, 3, 6}
+    assert all_steps(read_events(logs / "3_scalars_images")) == {0, 3, 6}
 
 
 def test_nan_loss_stops_with_exit_2_and_saves_nothing(run_script, fetch, tmp_path):

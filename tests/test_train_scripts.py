@@ -86,20 +86,12 @@ def test_restore_resumes_at_the_saved_step(short_run, run_script, fetch, tmp_pat
         str(tmp_path / "ckpt")))
 
 
-def test_event_file_holds_scalars_histograms_images_and_graph(short_run):
-    from tfcourse.compat import tf
-
+def test_event_file_holds_scalars_histograms_images_and_graph(short_run, read_events):
     _, tmp, _, _ = short_run
-    events = [os.path.join(str(tmp / "ckpt"), n) for n in os.listdir(str(tmp / "ckpt"))
-              if n.startswith("events.out.tfevents")]
-    assert len(events) == 1
-    tags, steps, graph = set(), {}, False
-    for event in tf.train.summary_iterator(events[0]):
-        graph = graph or bool(event.graph_def)
-        for value in event.summary.value:
-            tags.add(value.tag)
-            steps.setdefault(value.tag, []).append(event.step)
-    assert graph
+    events = read_events(tmp / "ckpt")
+    assert events.files == 1
+    tags, steps = events.tags, events.steps
+    assert events.graph_nodes
     for tag in ("summaries/loss", "summaries/accuracy", "summaries/learning_rate",
                 "test/accuracy", "test/loss"):
         assert tag in tags
