@@ -254,8 +254,11 @@ def main(argv=None):
     device = announce_device()
 
     tf.set_random_seed(args.seed + args.task_index)
-    # variables go round-robin onto the ps tasks, every other op stays on this worker
+    # variables go round-robin onto the ps tasks' CPUs, every other op stays on this worker
+    # (on its GPU when it has one); with --sync the gradient accumulators, which have no
+    # GPU kernel, are made next to the variables, so they too are on a ps CPU on purpose
     with tf.device(tf.train.replica_device_setter(
+            ps_device="/job:ps/cpu:0",
             worker_device="/job:worker/task:%d" % args.task_index, cluster=cluster)):
         model = build_model(args.learning_rate, sync=args.sync, num_workers=num_workers)
 

@@ -135,9 +135,11 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_distributed_worker_graph_has_gpu_kernels(run_script, fetch, tmp_path):
-    """The chief worker of mnist_cnn/train_distributed.py; a listening socket stands in for
-    the ps (the worker only checks that it answers before it builds the graph)."""
+@pytest.mark.parametrize('mode', [[], ['--sync']], ids=['async', 'sync'])
+def test_distributed_worker_graph_has_gpu_kernels(run_script, fetch, tmp_path, mode):
+    """The chief worker of mnist_cnn/train_distributed.py, async and sync (the rows
+    mnist_distributed and mnist_distributed_sync); a listening socket stands in for the ps
+    (the worker only checks that it answers before it builds the graph)."""
     report = tmp_path / 'gpu_check.jsonl'
     with socket.socket() as ps:
         ps.bind(('127.0.0.1', 0))
@@ -147,7 +149,7 @@ def test_distributed_worker_graph_has_gpu_kernels(run_script, fetch, tmp_path):
                           '--worker_hosts', '127.0.0.1:%d' % _free_port(),
                           '--data_dir', fetch('mnist5k'), '--steps', '1',
                           '--checkpoint_dir', tmp_path / 'ckpt', '--json', tmp_path / 'r.json',
-                          '--max_wait_secs', '20', check=False,
+                          '--max_wait_secs', '20', *mode, check=False,
                           env={'TFCOURSE_GPU_CHECK': str(report)}, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     first = json.loads(report.read_text().splitlines()[0])

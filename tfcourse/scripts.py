@@ -178,6 +178,15 @@ SCRIPTS = [
            None,  # tests/test_gpu_kernels.py builds the chief worker's graph itself
            [Figure('distributed MNIST CNN test accuracy (async, 2 workers)', 'test_accuracy',
                    None, '%', 'info', None)]),
+    Script('mnist_distributed_sync', 'mnist_cnn/launch_local_cluster.py',
+           'the same cluster, synchronous (SyncReplicasOptimizer: one update per 2 gradients)',
+           {'quick': ['mnist5k'], 'report': ['mnist']},
+           ['--sync', '--data_dir', '{data}/mnist5k', '--steps', '100'],
+           ['--sync', '--data_dir', '{data}/mnist', '--steps', '1000'],
+           ('json', 'checkpoint_dir'), ('results/mnist_cnn_distributed_sync.json', None),
+           None,  # the same chief graph as the mnist_distributed row, with the sync optimizer
+           [Figure('distributed MNIST CNN test accuracy (sync, 2 workers)', 'test_accuracy',
+                   None, '%', 'info', None)]),
     _bench('alexnet', 'alexnet/benchmark.py', 'AlexNet', 0.016, 0.044),
     _bench('vgg16', 'vggnet/benchmark.py', 'VGG-16', 0.181, 0.816),
     _bench('inception_v3', 'googlenet/benchmark.py', 'Inception-V3', 0.127, None),
