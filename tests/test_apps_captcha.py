@@ -77,18 +77,11 @@ def test_training_loss_falls_and_writes_everything(captcha_run):
     assert "ETA" in proc.stdout and "wrote" in proc.stdout
 
 
-def test_learning_rate_falls_tenfold_after_half_and_three_quarters(captcha_run):
-    from tfcourse.compat import tf
-
+def test_learning_rate_falls_tenfold_after_half_and_three_quarters(captcha_run, read_events):
     out, _ = captcha_run
     assert json.loads((out / "result.json").read_text())["lr_drop_steps"] == [60, 90]
-    rates = {}
-    for name in sorted(os.listdir(str(out / "ckpt"))):
-        if name.startswith("events.out.tfevents"):
-            for event in tf.train.summary_iterator(str(out / "ckpt" / name)):
-                for value in event.summary.value:
-                    if value.tag == "learning_rate" and event.step <= 120:
-                        rates[event.step] = value.simple_value
+    rates = {step: rate for step, rate in
+             read_events(out / "ckpt").scalars["learning_rate"].items() if step <= 120}
     assert sorted(rates) == [20, 40, 60, 80, 100, 120]
     # the summary of step 60 runs with its training step, before the global step reaches 60
     assert np.allclose([rates[s] for s in sorted(rates)],
@@ -219,3 +212,26 @@ def test_diverging_loss_stops_with_exit_2(captcha_sets, run_script, tmp_path):
         reader = tf.train.load_checkpoint(latest)
         for name in reader.get_variable_to_shape_map():
             assert np.all(np.isfinite(reader.get_tensor(name))), name
+
+
+def test_width_scales_every_layer(captcha_sets, run_script, tmp_path):
+    """--width 0.5: half the blog's maps and units, in the graph and in the JSON."""
+    from tfcourse.compat import tf
+
+    proc = run_script(TRAIN, "--data_dir", captcha_sets / "data", "--checkpoint_dir", tmp_path,
+                      "--json", tmp_path / "r.json", "--plot", "", "--steps", 2,
+                      "--batch_size", 8, "--validation", 100, "--width", 0.5)
+    assert proc.returncode == 0
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["width"] == 0.5 and "8/16/32, fc 256" in result["model"]
+    shapes = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path)))\
+        .get_variable_to_shape_map()
+    assert shapes["conv1/weights"] == [3, 3, 1, 8] and shapes["conv3/weights"] == [3, 3, 16, 32]
+    assert shapes["fc4/weights"] == [4 * 35 * 32, 256]
+
+
+@pytest.mark.parametrize("value", ["0", "5", "nan"])
+def test_train_refuses_bad_width(run_script, tmp_path, value):
+    proc = run_script(TRAIN, "--data_dir", tmp_path, "--width", value, check=False)
+    assert proc.returncode == 2 and "--width" in proc.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in proc.stderr

@@ -7,7 +7,8 @@
 
 Model (after the blog): the 28x280 captcha -> three stages of 3x3 convolution
 + batch normalisation + ReLU + 2x2 average pooling (16, 32, 64 maps: 14x140,
-7x70, 4x35) -> a 512-unit fully connected layer (dropout optional) -> ten
+7x70, 4x35) -> a 512-unit fully connected layer (dropout optional; --width
+scales the maps and units) -> ten
 heads, one per position, each a 2-way softmax (upright / upside down).  The
 loss is the mean of the ten cross-entropies; Adam, its rate falling tenfold
 after half and after three quarters of the steps.  A captcha counts as
@@ -44,6 +45,9 @@ def parse_args(argv):
     p.add_argument("--lr_drops", type=training.lr_drops, default=[0.5, 0.75], metavar="F1,F2",
                    help="fractions of --steps after which the learning rate falls tenfold "
                         "(at a constant rate the validation accuracy levelled off at 98.3 %%)")
+    p.add_argument("--width", type=cli.finite_float, default=1.0,
+                   help="multiply every layer's maps and units by this (1: the blog's "
+                        "16/32/64 maps and 512 units)")
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
                    help="dropout keep probability of the 512-unit layer (1 = no dropout: "
                         "here it slowed learning more than it helped)")
@@ -54,11 +58,14 @@ def parse_args(argv):
     p.add_argument("--save_every", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    for flag in ("steps", "batch_size", "learning_rate", "validation", "eval_every",
+    for flag in ("steps", "batch_size", "learning_rate", "width", "validation", "eval_every",
                  "log_every", "save_every"):
         cli.check_positive("--" + flag, getattr(args, flag))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
+    if args.width > 4:
+        raise cli.UserError("--width %g is too wide; use at most 4 (1 is the blog's width)"
+                            % args.width)
     if args.batch_size > 4096:
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
@@ -66,8 +73,9 @@ def parse_args(argv):
 
 
 # ---------------------------------------------------------------- the model
-def captcha_cnn(images, keep_prob, is_training):
+def captcha_cnn(images, keep_prob, is_training, width=1.0):
     """uint8 captchas [N, 28, 280] -> logits [N, 10, 2] (ten 2-way heads)."""
+    maps = [training.scaled(n, width) for n in (16, 32, 64, 512)]
     with tf.name_scope("preprocess"):
         x = 1.0 - tf.cast(images, tf.float32) / 255.0               # ink = 1, paper = 0
         x = tf.expand_dims(x, -1)                                   # [N, 28, 280, 1]
@@ -75,14 +83,14 @@ def captcha_cnn(images, keep_prob, is_training):
                         activation_fn=tf.nn.relu, normalizer_fn=slim.batch_norm,
                         normalizer_params={"is_training": is_training, "decay": 0.95}),\
             slim.arg_scope([slim.avg_pool2d], kernel_size=[2, 2], stride=2, padding="SAME"):
-        net = slim.conv2d(x, 16, scope="conv1")
+        net = slim.conv2d(x, maps[0], scope="conv1")
         net = slim.avg_pool2d(net, scope="pool1")                   # [N, 14, 140, 16]
-        net = slim.conv2d(net, 32, scope="conv2")
+        net = slim.conv2d(net, maps[1], scope="conv2")
         net = slim.avg_pool2d(net, scope="pool2")                   # [N, 7, 70, 32]
-        net = slim.conv2d(net, 64, scope="conv3")
+        net = slim.conv2d(net, maps[2], scope="conv3")
         net = slim.avg_pool2d(net, scope="pool3")                   # [N, 4, 35, 64]
     net = slim.flatten(net, scope="flatten")
-    net = slim.fully_connected(net, 512, scope="fc4")
+    net = slim.fully_connected(net, maps[3], scope="fc4")
     net = tf.nn.dropout(net, keep_prob=keep_prob, name="dropout")
     heads = []
     with tf.variable_scope("heads"):
@@ -99,7 +107,7 @@ def build_model(args):
     labels = tf.placeholder(tf.int64, [None, POSITIONS], name="labels")    # 1 = inverted
     keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
     is_training = tf.placeholder_with_default(False, [], name="is_training")
-    logits = captcha_cnn(images, keep_prob, is_training)
+    logits = captcha_cnn(images, keep_prob, is_training, args.width)
     with tf.name_scope("loss"):
         # one 2-way cross-entropy per head: [N * 10] labels against [N * 10, 2] logits
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -209,8 +217,10 @@ def main(argv=None):
     print("accuracy by position: %s" % " ".join("%.4f" % a for a in positions))
     result = {
         "script": "apps/captcha/train.py",
-        "model": "3 x (conv 3x3 + batch norm + avg-pool 2x2) 16/32/64, fc 512, "
-                 "10 x 2-way softmax",
+        "model": "3 x (conv 3x3 + batch norm + avg-pool 2x2) %d/%d/%d, fc %d, "
+                 "10 x 2-way softmax" % tuple(training.scaled(n, args.width)
+                                              for n in (16, 32, 64, 512)),
+        "width": args.width,
         "data": "captchas rendered from Debian CJK fonts by apps/captcha/generate.py",
         "train_fonts": train_meta["font_keys"], "test_font": test_meta["font_keys"],
         "font_families": train_meta.get("fonts", {}),
