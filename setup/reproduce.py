@@ -341,10 +341,9 @@ def _shown_command(cmd):
                     for c in cmd[1:])
 
 
-def run_one(script, tier, run_dir, device, data_root, prefix, num_batches=None,
-            num_warmup=None):
-    """Run one script, its output streamed with a prefix and kept in logs/NAME.log."""
-    cmd = command(script, tier, run_dir, device, data_root, num_batches, num_warmup)
+def run_one(script, cmd, run_dir, prefix):
+    """Run one script's command line ``cmd``, its output streamed with a prefix and kept in
+    logs/NAME.log."""
     log_path = os.path.join(run_dir, 'logs', script.name + '.log')
     load_before = list(os.getloadavg())
     start = time.time()
@@ -575,10 +574,11 @@ def main(argv=None):
     mach = machine(args.device)
     started = datetime.datetime.now().isoformat(timespec='seconds')
     print('reproduce: %s tier, %d scripts, into %s' % (args.tier, len(scripts), run_dir))
+    commands = {s.name: command(s, args.tier, run_dir, args.device, args.data_dir,
+                                args.num_batches, args.num_warmup) for s in scripts}
     done = {s.name for s in scripts if runs.get(s.name, {}).get('status') == 0
-            and runs[s.name]['command'] == _shown_command(command(
-                s, args.tier, run_dir, args.device, args.data_dir, args.num_batches,
-                args.num_warmup))}                  # in an earlier sitting (--resume)
+            and runs[s.name]['command'] == _shown_command(commands[s.name])}
+    # ^ finished in an earlier sitting (--resume) with the same command
     progress = cli.Progress(total=len(scripts) - len(done), unit='scripts')
     skipped, ran = {}, 0
     for i, script in enumerate(scripts):
@@ -596,8 +596,8 @@ def main(argv=None):
             continue
         print('reproduce: [%d/%d] %s (%s)' % (i + 1, len(scripts), script.name, script.path),
               flush=True)
-        runs[script.name] = run_one(script, args.tier, run_dir, args.device, args.data_dir,
-                                    '[%s]' % script.name, args.num_batches, args.num_warmup)
+        runs[script.name] = run_one(script, commands[script.name], run_dir,
+                                    '[%s]' % script.name)
         r, ran = runs[script.name], ran + 1
         save_state(run_dir, args.tier, runs)     # a later --resume starts after this one
         print('reproduce: %s exited %d after %s; %s' % (

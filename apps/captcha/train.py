@@ -73,9 +73,15 @@ def parse_args(argv):
 
 
 # ---------------------------------------------------------------- the model
+def layer_sizes(width):
+    """The maps of the three conv stages and the units of fc4: the blog's 16, 32, 64 and
+    512 times --width."""
+    return [training.scaled(n, width) for n in (16, 32, 64, 512)]
+
+
 def captcha_cnn(images, keep_prob, is_training, width=1.0):
     """uint8 captchas [N, 28, 280] -> logits [N, 10, 2] (ten 2-way heads)."""
-    maps = [training.scaled(n, width) for n in (16, 32, 64, 512)]
+    maps = layer_sizes(width)
     with tf.name_scope("preprocess"):
         x = 1.0 - tf.cast(images, tf.float32) / 255.0               # ink = 1, paper = 0
         x = tf.expand_dims(x, -1)                                   # [N, 28, 280, 1]
@@ -218,8 +224,7 @@ def main(argv=None):
     result = {
         "script": "apps/captcha/train.py",
         "model": "3 x (conv 3x3 + batch norm + avg-pool 2x2) %d/%d/%d, fc %d, "
-                 "10 x 2-way softmax" % tuple(training.scaled(n, args.width)
-                                              for n in (16, 32, 64, 512)),
+                 "10 x 2-way softmax" % tuple(layer_sizes(args.width)),
         "width": args.width,
         "data": "captchas rendered from Debian CJK fonts by apps/captcha/generate.py",
         "train_fonts": train_meta["font_keys"], "test_font": test_meta["font_keys"],
