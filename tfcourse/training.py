@@ -131,9 +131,7 @@ def parse_args(parser, argv, name):
         cli.check_positive("--epochs", args.epochs)
     if args.weight_decay < 0 or args.eval_every < 0:
         raise cli.UserError("--weight_decay and --eval_every must not be negative")
-    if args.width > 4:
-        raise cli.UserError("--width %g is too wide; use at most 4 (1 is the course's width)"
-                            % args.width)
+    check_width(args.width, "the course's")
     args.data_dir = args.data_dir or default_data_dir(args.dataset)
     out_dir = args.checkpoint_dir or cli.run_dir(name, args.dataset)  # '' keeps no checkpoints
     if args.checkpoint_dir is None:
@@ -155,6 +153,13 @@ def set_steps(args, data):
     if args.epochs is not None:
         args.steps = max(1, int(math.ceil(args.epochs * len(data.train_images) / args.batch_size)))
     return args.steps
+
+
+def check_width(width, whose):
+    """--width at most 4 (one line, exit 2); ``whose``: whose width 1 is."""
+    if width > 4:
+        raise cli.UserError("--width %g is too wide; use at most 4 (1 is %s width)"
+                            % (width, whose))
 
 
 def scaled(channels, width):

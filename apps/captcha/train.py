@@ -63,9 +63,7 @@ def parse_args(argv):
         cli.check_positive("--" + flag, getattr(args, flag))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
-    if args.width > 4:
-        raise cli.UserError("--width %g is too wide; use at most 4 (1 is the blog's width)"
-                            % args.width)
+    training.check_width(args.width, "the blog's")
     if args.batch_size > 4096:
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
