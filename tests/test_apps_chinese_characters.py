@@ -9,7 +9,7 @@ import pytest
 
 from tfcourse import cjk
 from tfcourse.cli import UserError
-from tfcourse.datasets import hwdb
+from tfcourse.datasets import cjk_fonts, hwdb
 
 APP = "apps/chinese_characters"
 GENERATE = APP + "/generate.py"
@@ -146,7 +146,7 @@ def test_get_data_all_leaves_hwdb_out(monkeypatch):
 
 @pytest.fixture(scope="module")
 def char_run(fetch, run_script, tmp_path_factory):
-    """20 classes x 5 fonts x 6 distorted renders; 150 steps of 32 (~1 min on 2 cores)."""
+    """20 classes x 6 training fonts x 6 distorted renders; 150 steps of 32 (~1 min)."""
     out = tmp_path_factory.mktemp("chars")
     run_script(GENERATE, "--data_dir", out / "data", "--font_dir", fetch("cjk_fonts"),
                "--num_classes", 20, "--per_font", 6, "--test_per_class", 2, "--samples", 6)
@@ -162,8 +162,10 @@ def test_generated_set(char_run):
     meta, train = cjk.load_set(str(out / "data" / "train.npz"), "generate")
     test_meta, test = cjk.load_set(str(out / "data" / "test.npz"), "generate")
     assert meta["classes"] == "".join(cjk.level1()[:20])
-    assert train["images"].shape == (20 * 5 * 6, 32, 32) and test["images"].shape[0] == 40
-    assert np.bincount(train["labels"]).tolist() == [30] * 20
+    fonts = len(cjk_fonts.TRAIN_FONTS)
+    assert fonts == 6 and "lxgw-wenkai" in meta["font_keys"]
+    assert train["images"].shape == (20 * fonts * 6, 32, 32) and test["images"].shape[0] == 40
+    assert np.bincount(train["labels"]).tolist() == [fonts * 6] * 20
     assert test_meta["font_keys"] == ["ukai"] and "ukai" not in meta["font_keys"]
 
 
@@ -242,8 +244,6 @@ def test_predict_missing_checkpoint(run_script, tmp_path):
 
 
 def test_cjk_fonts_data_set(fetch):
-    from tfcourse.datasets import cjk_fonts
-
     directory = fetch("cjk_fonts")
     assert cjk_fonts.is_present(directory)
     index = json.load(open(os.path.join(directory, cjk_fonts.INDEX_FILE), encoding="utf-8"))
@@ -255,3 +255,23 @@ def test_cjk_fonts_data_set(fetch):
     for key in cjk_fonts.TRAIN_FONTS:
         other = cjk.Glyphs(directory, key).get("永", 40, 48)
         assert np.abs(ukai - other).mean() > 0.03, key
+
+
+def _glyph_correlation(directory, key_a, key_b, chars):
+    """Mean Pearson correlation of two fonts' glyphs, drawn as the apps draw them."""
+    a, b = (np.stack([cjk.Glyphs(directory, k).get(c, 25, 28).ravel() for c in chars])
+            for k in (key_a, key_b))
+    a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+    return float(np.mean((a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))))
+
+
+def test_held_out_font_shares_no_design(fetch):
+    """No training font is UKai's relative: each correlates with it less than UMing does with
+    SungtiL GB, the font UMing was extended from (51 characters: 0.69; WenKai, the other Kai,
+    0.43; the rest 0.24-0.34)."""
+    directory = fetch("cjk_fonts")
+    chars = cjk.level1()[::75]
+    relatives = _glyph_correlation(directory, "uming", "gbsn00lp", chars)
+    assert relatives > 0.6
+    for key in cjk_fonts.TRAIN_FONTS:
+        assert _glyph_correlation(directory, "ukai", key, chars) < min(0.5, relatives - 0.15), key

@@ -1,8 +1,8 @@
 """Chinese characters rendered from fonts and distorted: the offline stand-in for CASIA HWDB.
 
     python setup/get_data.py cjk_fonts              # once: the fonts (Debian packages)
-    python apps/chinese_characters/generate.py      # 500 classes -> data/chinese_characters/
-    python apps/chinese_characters/generate.py --num_classes 0 --per_font 60   # all 3755
+    python apps/chinese_characters/generate.py      # all 3755 classes -> data/chinese_characters/
+    python apps/chinese_characters/generate.py --num_classes 500 --per_font 12  # the first 500
 
 Every class is a GB2312 level-1 character (the first --num_classes in code
 order, i.e. by pinyin: 啊 阿 埃 ...; 0 = all 3755, the HWDB1.1 classes).  Each
@@ -14,9 +14,9 @@ to any input), then distorted: stroke width -1..+1 px of the 64-px render
 2003: a random displacement field smoothed by a Gaussian of 10 % of the
 side, at most 5 % of the side).
 --per_font samples per class from each training font (Hei, Ming, Song,
-oblique sans) go into ``train.npz``;
---test_per_class samples per class of the held-out --test_font (Kai, a brush
-style no training font has) into ``test.npz``: ``images`` (uint8 [N, S, S],
+oblique sans, the textbook Kai LXGW WenKai) go into ``train.npz``;
+--test_per_class samples per class of the held-out --test_font (AR PL UKai,
+the Kai brush style, never drawn in training) into ``test.npz``: ``images`` (uint8 [N, S, S],
 black on white), ``labels`` (class index), ``fonts`` and ``meta`` (with the
 class list).  ``samples/`` gets a few test images as PNG, for predict.py.
 """
@@ -45,11 +45,11 @@ def parse_args(argv):
     cli.add_data_dir(p, "chinese_characters", help="where the sets are written")
     p.add_argument("--font_dir", default=cjk.FONT_DIR,
                    help="the fonts (python setup/get_data.py cjk_fonts)")
-    p.add_argument("--num_classes", type=int, default=500,
+    p.add_argument("--num_classes", type=int, default=0,
                    help="the first N GB2312 level-1 characters (0 = all 3755)")
     p.add_argument("--image_size", type=int, default=32,
                    help="side of the square images (the blog: 64; 32 fits a CPU)")
-    p.add_argument("--per_font", type=int, default=12,
+    p.add_argument("--per_font", type=int, default=8,
                    help="training samples per class and training font")
     p.add_argument("--test_per_class", type=int, default=4,
                    help="test samples per class, in the held-out font")

@@ -1,7 +1,7 @@
 """Chinese character recognition: a CNN over GB2312 level-1 classes, TF1 graph mode.
 
-    python apps/chinese_characters/generate.py      # once: fonts, distorted, 500 classes
-    python apps/chinese_characters/train.py         # 2000 steps of 64
+    python apps/chinese_characters/generate.py      # once: fonts, distorted, 3755 classes
+    python apps/chinese_characters/train.py         # 8000 steps of 64
     python apps/chinese_characters/train.py --dataset hwdb --num_classes 0 --image_size 64 \\
         --steps 100000                              # CASIA HWDB1.1 (.gnt), all 3755 classes
     tensorboard --logdir runs/apps_chinese_characters
@@ -9,7 +9,8 @@
 Model (after the blog's HWDB network, slimmed for a CPU): four stages of
 3x3 convolution + batch normalisation + ReLU + 2x2 max pooling (32, 64, 128,
 256 maps) -> a 512-unit fully connected layer (dropout optional) -> softmax over the
-classes; Adam.  Data: ``--dataset fonts`` (default) reads the train.npz /
+classes; Adam, the learning rate falling tenfold after half and three quarters
+of the steps (--lr_drops).  Data: ``--dataset fonts`` (default) reads the train.npz /
 test.npz of generate.py (training fonts / the held-out Kai font);
 ``--dataset hwdb`` reads CASIA's .gnt files from DATA_DIR/train and
 DATA_DIR/test (python setup/get_data.py hwdb), keeping the first
@@ -26,7 +27,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, slim, gpu_names, session_config
-from tfcourse import cjk, cli, default_data_dir, train_loop
+from tfcourse import cjk, cli, default_data_dir, train_loop, training
 
 import char_data
 
@@ -48,12 +49,14 @@ def parse_args(argv):
                    help="default data/chinese_characters (fonts) or data/hwdb (hwdb)")
     cli.add_checkpoint_flags(p, NAME)
     cli.add_output_flags(p, NAME)
-    p.add_argument("--num_classes", type=int, default=500,
+    p.add_argument("--num_classes", type=int, default=0,
                    help="hwdb only: the first N GB2312 level-1 characters (0 = all 3755)")
     p.add_argument("--image_size", type=int, default=32, help="hwdb only: input size")
-    p.add_argument("--steps", type=int, default=2000, help="total training steps")
+    p.add_argument("--steps", type=int, default=8000, help="total training steps")
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
+    p.add_argument("--lr_drops", type=training.lr_drops, default=[0.5, 0.75], metavar="F1,F2",
+                   help="the learning rate falls tenfold after these fractions of --steps")
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
                    help="dropout keep probability of the 512-unit layer (1 = no dropout: "
                         "here it slowed learning more than it helped)")
@@ -127,7 +130,7 @@ def character_cnn(images, num_classes, keep_prob, is_training):
     return logits
 
 
-def build_model(image_size, num_classes, learning_rate, top_k):
+def build_model(image_size, num_classes, learning_rate, top_k, steps, lr_drops):
     images = tf.placeholder(tf.uint8, [None, image_size, image_size], name="images")
     labels = tf.placeholder(tf.int32, [None], name="labels")
     keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
@@ -147,6 +150,7 @@ def build_model(image_size, num_classes, learning_rate, top_k):
                          tf.nn.in_top_k(logits, labels, min(top_k, num_classes))], 1,
                         name="hits")
     global_step = tf.train.get_or_create_global_step()              # int64: has a GPU kernel
+    learning_rate = training.step_schedule(global_step, learning_rate, steps, lr_drops)
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)        # batch-norm statistics
     with tf.control_dependencies(update_ops):
         train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
@@ -154,7 +158,7 @@ def build_model(image_size, num_classes, learning_rate, top_k):
     tf.summary.scalar("loss", loss)
     tf.summary.scalar("top1_accuracy", top1)
     tf.summary.scalar("top%d_accuracy" % top_k, topk)
-    tf.summary.scalar("learning_rate", tf.constant(learning_rate))
+    tf.summary.scalar("learning_rate", learning_rate)
     tf.summary.image("characters", tf.expand_dims(images, -1), max_outputs=4)
     for var in tf.trainable_variables():
         tf.summary.histogram(var.op.name, var)
@@ -213,7 +217,8 @@ def main(argv=None):
 
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
-    model = build_model(image_size, len(chars), args.learning_rate, args.top_k)
+    model = build_model(image_size, len(chars), args.learning_rate, args.top_k, args.steps,
+                        args.lr_drops)
     finite = train_loop.all_finite_op()
     saver = tf.train.Saver(max_to_keep=3)
     os.makedirs(args.checkpoint_dir, exist_ok=True)
@@ -241,7 +246,9 @@ def main(argv=None):
         "dataset": args.dataset, "num_classes": len(chars), "image_size": image_size,
         "sizes": {"train": len(x_train), "validation": len(x_val), "test": len(x_test)},
         "steps": args.steps, "steps_this_run": steps_done, "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate, "keep_prob": args.keep_prob, "seed": args.seed,
+        "learning_rate": args.learning_rate,
+        "lr_drop_steps": training.lr_drop_steps(args.steps, args.lr_drops),
+        "keep_prob": args.keep_prob, "seed": args.seed,
         "top_k": args.top_k,
         "test_top1_accuracy": top1, "test_top%d_accuracy" % args.top_k: topk,
         "validation_top1_accuracy": history[-1].get("val_top1") if history else None,
