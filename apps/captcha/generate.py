@@ -20,8 +20,9 @@ The training set uses the --train_fonts (Hei, Ming, Song, an oblique sans,
 the textbook Kai LXGW WenKai); the test set only the held-out --test_font
 (AR PL UKai, the Kai brush style, never drawn in training), so the test
 figures measure generalisation to an unseen font, not memory.  Files:
-``train.npz`` / ``test.npz`` with ``images`` (uint8 [N, 28, 280]), ``labels`` (uint8 [N, 10], 1 = inverted), ``chars``
-(the ten characters of each captcha), ``fonts`` (font index) and ``meta``;
+``train.npz`` / ``test.npz`` with ``images`` (uint8 [N, 28, 280]), ``labels``
+(uint8 [N, 10], 1 = inverted), ``chars`` (the ten characters of each
+captcha), ``fonts`` (font index) and ``meta``;
 ``samples/test_NNN.png`` with ``samples/labels.json`` (the first test captchas
 as PNG files, for predict.py).
 """
