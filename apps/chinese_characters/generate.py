@@ -1,8 +1,8 @@
 """Chinese characters rendered from fonts and distorted: the offline stand-in for CASIA HWDB.
 
     python setup/get_data.py cjk_fonts              # once: the fonts (Debian packages)
-    python apps/chinese_characters/generate.py      # all 3755 classes -> data/chinese_characters/
-    python apps/chinese_characters/generate.py --num_classes 500 --per_font 12  # the first 500
+    python apps/chinese_characters/generate.py      # 500 classes -> data/chinese_characters/
+    python apps/chinese_characters/generate.py --num_classes 0 --per_font 60   # all 3755
 
 Every class is a GB2312 level-1 character (the first --num_classes in code
 order, i.e. by pinyin: 啊 阿 埃 ...; 0 = all 3755, the HWDB1.1 classes).  Each
@@ -45,11 +45,11 @@ def parse_args(argv):
     cli.add_data_dir(p, "chinese_characters", help="where the sets are written")
     p.add_argument("--font_dir", default=cjk.FONT_DIR,
                    help="the fonts (python setup/get_data.py cjk_fonts)")
-    p.add_argument("--num_classes", type=int, default=0,
+    p.add_argument("--num_classes", type=int, default=500,
                    help="the first N GB2312 level-1 characters (0 = all 3755)")
     p.add_argument("--image_size", type=int, default=32,
                    help="side of the square images (the blog: 64; 32 fits a CPU)")
-    p.add_argument("--per_font", type=int, default=8,
+    p.add_argument("--per_font", type=int, default=12,
                    help="training samples per class and training font")
     p.add_argument("--test_per_class", type=int, default=4,
                    help="test samples per class, in the held-out font")

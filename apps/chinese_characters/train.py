@@ -1,7 +1,7 @@
 """Chinese character recognition: a CNN over GB2312 level-1 classes, TF1 graph mode.
 
-    python apps/chinese_characters/generate.py      # once: fonts, distorted, 3755 classes
-    python apps/chinese_characters/train.py         # 8000 steps of 64
+    python apps/chinese_characters/generate.py      # once: fonts, distorted, 500 classes
+    python apps/chinese_characters/train.py         # 2000 steps of 64
     python apps/chinese_characters/train.py --dataset hwdb --num_classes 0 --image_size 64 \\
         --steps 100000                              # CASIA HWDB1.1 (.gnt), all 3755 classes
     tensorboard --logdir runs/apps_chinese_characters
@@ -49,10 +49,10 @@ def parse_args(argv):
                    help="default data/chinese_characters (fonts) or data/hwdb (hwdb)")
     cli.add_checkpoint_flags(p, NAME)
     cli.add_output_flags(p, NAME)
-    p.add_argument("--num_classes", type=int, default=0,
+    p.add_argument("--num_classes", type=int, default=500,
                    help="hwdb only: the first N GB2312 level-1 characters (0 = all 3755)")
     p.add_argument("--image_size", type=int, default=32, help="hwdb only: input size")
-    p.add_argument("--steps", type=int, default=8000, help="total training steps")
+    p.add_argument("--steps", type=int, default=2000, help="total training steps")
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
     p.add_argument("--lr_drops", type=training.lr_drops, default=[0.5, 0.75], metavar="F1,F2",
