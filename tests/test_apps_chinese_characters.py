@@ -259,8 +259,8 @@ def test_cjk_fonts_data_set(fetch):
 
 def _glyph_correlation(directory, key_a, key_b, chars):
     """Mean Pearson correlation of two fonts' glyphs, drawn as the apps draw them."""
-    a, b = (np.stack([cjk.Glyphs(directory, k).get(c, 25, 28).ravel() for c in chars])
-            for k in (key_a, key_b))
+    a, b = (np.stack([glyphs.get(c, 25, 28).ravel() for c in chars])
+            for glyphs in (cjk.Glyphs(directory, key_a), cjk.Glyphs(directory, key_b)))
     a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
     return float(np.mean((a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))))
 

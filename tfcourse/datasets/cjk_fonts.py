@@ -1,6 +1,6 @@
 """CJK fonts from Debian's font packages, for the captcha and character apps.
 
-Seven fonts that each cover all 3755 GB2312 level-1 characters, in five
+Seven fonts that each cover all 3755 GB2312 level-1 characters, in four
 styles.  They come out of the Debian packages by ``apt-get download`` into a
 temporary folder and ``dpkg-deb -x`` (no root needed, but the apt package
 lists must exist: ``apt-get update`` as root once); the font files are copied
