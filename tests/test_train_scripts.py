@@ -189,6 +189,7 @@ def test_nan_loss_stops_with_exit_2_and_no_checkpoint(run_script, fetch, tmp_pat
     ("mnist_cnn/lenet5.py", ["--width", "0"], "--width must be a positive number"),
     ("mnist_cnn/lenet5.py", ["--learning_rate", "nan"], "is not a finite number"),
     ("mnist_cnn/lenet5.py", ["--lr_drops", "0.75,0.5"], "give increasing fractions"),
+    ("resnet/train.py", ["--augment", "flip"], "a mirrored mnist5k image changes its label"),
 ])
 def test_bad_input_gives_one_clear_line(run_script, fetch, tmp_path, script, args, message):
     full = base_args(fetch("mnist5k"), 1.0, tmp_path, steps=1)
@@ -208,3 +209,15 @@ def test_restore_with_another_width_is_a_clear_error(run_script, fetch, tmp_path
     proc = run_script("mnist_cnn/lenet5.py", *args, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "does not fit this model" in proc.stderr and "--width" in proc.stderr
+
+
+@pytest.mark.parametrize("mode, augment, crop_pad", [
+    ("flip", True, 0), ("on", True, None), ("off", False, None), ("auto", False, None)])
+def test_augment_flip_mirrors_without_cropping(tmp_path, mode, augment, crop_pad):
+    import argparse
+    from tfcourse import training
+    parser = argparse.ArgumentParser()
+    training.add_flags(parser, "resnet18", dataset="fashion_mnist")
+    args = training.parse_args(parser, ["--augment", mode, "--checkpoint_dir", str(tmp_path)],
+                               "resnet18")
+    assert (args.augment, args.crop_pad) == (augment, crop_pad)

@@ -65,8 +65,9 @@ def add_flags(parser, name, dataset="mnist", steps=2000, batch_size=64, learning
     parser.add_argument("--width", type=cli.finite_float, default=width,
                         help="multiply every layer's channels by this (0.5: a quarter of the "
                              "compute, for CPU runs) (default: %(default)s)")
-    parser.add_argument("--augment", choices=["auto", "on", "off"], default="auto",
-                        help="random crop and flip; auto: on for cifar10 and flowers17")
+    parser.add_argument("--augment", choices=["auto", "on", "flip", "off"], default="auto",
+                        help="on: random crop and flip; flip: flips only; auto: on for "
+                             "cifar10 and flowers17, off for the rest")
     parser.add_argument("--image_size", type=int, default=image_size,
                         help="flowers17 only: side of the square the jpgs are resized to "
                              "(default: %(default)s)")
@@ -142,8 +143,12 @@ def parse_args(parser, argv, name):
         args.plot = os.path.join(out_dir, name + ".png")
     if args.weights is None:
         args.weights = os.path.join(out_dir, "weights.npz")
+    if args.augment == "flip" and not image_data.FLIP[args.dataset]:
+        raise cli.UserError("--augment flip: a mirrored %s image changes its label; use "
+                            "--augment on (crops only) or off" % args.dataset)
+    args.crop_pad = 0 if args.augment == "flip" else None  # None: Batches' default
     args.augment = (image_data.AUGMENT[args.dataset] if args.augment == "auto"
-                    else args.augment == "on")
+                    else args.augment in ("on", "flip"))
     cli.check_outputs(args, "--json", "--plot", "--weights", folders=("--checkpoint_dir",))
     return args
 
@@ -227,7 +232,7 @@ def fit(sess, net, data, args, name, target=None):
     start, history = _restore_or_initialize(sess, saver, args, history_path)
     writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
     batches = image_data.Batches(data, args.batch_size, augment=args.augment,
-                                 seed=args.seed + start)
+                                 seed=args.seed + start, pad=args.crop_pad)
     eval_every = args.eval_every or max(1, args.steps // 10)
     progress = cli.Progress(total=args.steps, unit="steps", initial=start)
     fetches = [net["train_op"], net["loss"], net["accuracy"], net["learning_rate"]]
@@ -283,7 +288,8 @@ def fit(sess, net, data, args, name, target=None):
         "epochs": round(max(start, args.steps) * args.batch_size / len(data.train_images), 2),
         "batch_size": args.batch_size, "learning_rate": args.learning_rate,
         "lr_drop_steps": lr_drop_steps(args.steps, args.lr_drops),
-        "weight_decay": args.weight_decay, "augment": args.augment, "seed": args.seed,
+        "weight_decay": args.weight_decay, "augment": args.augment,
+        "crop_pad": batches.pad if args.augment else 0, "seed": args.seed,
         "parameters": int(sum(np.prod(v.get_shape().as_list()) for v in tf.trainable_variables())),
         "test_accuracy": final["accuracy"], "test_loss": final["loss"],
         "target_test_accuracy": target,
