@@ -347,7 +347,10 @@ def run_one(script, cmd, run_dir, prefix):
     log_path = os.path.join(run_dir, 'logs', script.name + '.log')
     load_before = list(os.getloadavg())
     start = time.time()
-    env = dict(os.environ, PYTHONUNBUFFERED='1', MPLBACKEND='Agg')
+    # the outputs a row's command does not name (videos, logs, TensorBoard folders) go to
+    # RUN_DIR/runs/, not to the checkout's runs/
+    env = dict(os.environ, PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
+               TFCOURSE_RUNS_DIR=os.path.join(run_dir, 'runs'))
     with open(log_path, 'w', encoding='utf-8') as log:
         log.write('$ %s\n' % ' '.join(cmd))
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE,

@@ -257,10 +257,15 @@ def finite_float(text):
 
 
 def run_dir(name, *parts):
-    """``<repo>/runs/<name>/...``: where a script writes by default (git ignores runs/)."""
+    """``<repo>/runs/<name>/...``: where a script writes by default (git ignores runs/).
+
+    ``$TFCOURSE_RUNS_DIR`` replaces ``<repo>/runs``: setup/reproduce.py points it into its
+    run folder, so that a row's default outputs stay there.
+    """
     from tfcourse import REPO_ROOT
 
-    return os.path.join(REPO_ROOT, "runs", name, *parts)
+    base = os.environ.get("TFCOURSE_RUNS_DIR") or os.path.join(REPO_ROOT, "runs")
+    return os.path.join(base, name, *parts)
 
 
 def add_data_dir(parser, dataset, help=None):
