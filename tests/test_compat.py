@@ -118,3 +118,24 @@ def test_start_up_is_silent_on_stderr():
                           stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "42"
     assert proc.stderr == "", proc.stderr
+
+
+def test_native_start_up_filter_passes_on_other_lines():
+    """The filter around TensorFlow's import drops only the known chatter, at file-descriptor
+    level (where C++ writes), and keeps every other line."""
+    code = ("import os\n"
+            "from tfcourse import compat\n"
+            "with compat._filtered_native_stderr():\n"
+            "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called"
+            " are written to STDERR\\n')\n"
+            "    os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on.\\n')\n"
+            "    os.write(2, b'E0000 something real\\n')\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "E0000 something real\n", proc.stderr
+    env["TF_CPP_MIN_LOG_LEVEL"] = "0"                       # asked for everything: no filter
+    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=300)
+    assert proc.stderr.endswith("STDERR\nI0000 port.cc:153] oneDNN custom operations are on."
+                                "\nE0000 something real\n"), proc.stderr

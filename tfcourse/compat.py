@@ -21,9 +21,11 @@ default) this module also
 Every patch is guarded: on genuine TF 1.15 none of them applies and the module
 only imports ``tensorflow.compat.v1`` and ``tf_slim``.
 """
+import contextlib
 import importlib
 import os
 import sys
+import tempfile
 import warnings
 
 # Must happen before the first ``import tensorflow`` anywhere in the process.
@@ -43,8 +45,44 @@ if "tensorflow" in sys.modules and "tf_keras" not in sys.modules:
         stacklevel=2,
     )
 
+#: start-up lines that TF_CPP_MIN_LOG_LEVEL does not reach: absl writes whatever is logged
+#: before its logging is initialised straight to stderr, as TensorFlow 2.21 does with its
+#: oneDNN notice (twice) on CPUs where it turns oneDNN on by default (AVX-512 Xeons)
+_START_UP_CHATTER = ("All log messages before absl::InitializeLog() is called",
+                     "oneDNN custom operations are on")
+
+
+@contextlib.contextmanager
+def _filtered_native_stderr():
+    """While TensorFlow loads, catch what its C++ code writes to file descriptor 2 and pass
+    on every line but :data:`_START_UP_CHATTER` (all of it when TF_CPP_MIN_LOG_LEVEL=0)."""
+    try:
+        quiet = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") != "0"
+        saved = os.dup(2) if quiet else None
+    except OSError:  # pragma: no cover - no file descriptor 2
+        saved = None
+    if saved is None:
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        sys.stderr.flush()
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode("utf-8", "replace").splitlines(True)
+            sys.stderr.write("".join(line for line in lines
+                                     if not any(c in line for c in _START_UP_CHATTER)))
+            sys.stderr.flush()
+
+
 try:
-    import tensorflow.compat.v1 as tf
+    with _filtered_native_stderr():
+        import tensorflow.compat.v1 as tf
 except ImportError as exc:  # pragma: no cover - exercised only on a broken install
     raise ImportError(
         "TensorFlow is not installed (%s); run: pip install -r requirements.txt" % exc
