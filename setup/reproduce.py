@@ -10,7 +10,8 @@
 
 The scripts run one after another (never two heavy jobs at once) from the
 table in ``tfcourse/scripts.py``; each writes its log, JSON and PNG into
-``runs/reproduce-<timestamp>/``.  The run ends with ``REPORT.md`` there: one
+``runs/reproduce-<timestamp>/`` (what a script writes by default, such as the
+motion apps' videos, goes to its ``runs/`` subfolder).  The run ends with ``REPORT.md`` there: one
 row per figure with the report's figure, this run's, a verdict (``match``,
 ``below``, ``not comparable`` with the reason, or ``missing``) and the
 machine.  ``--check`` exits with status 1 when a graded figure misses its

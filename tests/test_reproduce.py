@@ -179,14 +179,14 @@ def test_outputs_a_row_does_not_name_stay_in_the_run_folder(run_script, fetch, t
     """motion_detection's command names only --json: its video, CSV and frames, which go to
     runs/ by default, land in the reproduce run folder's runs/, not the checkout's."""
     fetch('vtest')
-    checkout = os.path.join(REPO_ROOT, 'runs', 'apps_motion_detection')
+    checkout = os.path.join(REPO_ROOT, 'runs', 'motion_detection')
     before = sorted(os.listdir(checkout)) if os.path.isdir(checkout) else None
     stamps = {n: os.stat(os.path.join(checkout, n)).st_mtime for n in before or []}
     run_script('setup/reproduce.py', '--only', 'motion_detection', '--runs_dir', tmp_path)
     (run_dir,) = [p for p in tmp_path.iterdir() if p.name.startswith('reproduce-')]
-    own = run_dir / 'runs' / 'apps_motion_detection'
-    assert (own / 'apps_motion_detection.mp4').stat().st_size > 0
-    assert (own / 'apps_motion_detection.csv').exists()
+    own = run_dir / 'runs' / 'motion_detection'
+    assert (own / 'motion_detection.mp4').stat().st_size > 0
+    assert (own / 'motion_detection.csv').exists()
     after = sorted(os.listdir(checkout)) if os.path.isdir(checkout) else None
     assert after == before
     assert {n: os.stat(os.path.join(checkout, n)).st_mtime for n in after or []} == stamps
