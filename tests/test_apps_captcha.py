@@ -70,6 +70,14 @@ def test_training_loss_falls_and_writes_everything(captcha_run):
     # chance is 50 % per position; 120 small steps already beat it on the unseen font
     assert result["per_position_accuracy"] > 0.6, result["accuracy_by_position"]
     assert result["test_font"] == ["ukai"]
+    # the misjudged characters add up to the errors: 100 captchas of 10 positions
+    errors = result["test_errors"]
+    most = errors["most_missed"]
+    assert most and all(1 <= n <= shown for _, n, shown in most)
+    assert [n for _, n, _ in most] == sorted((n for _, n, _ in most), reverse=True)
+    if errors["distinct_characters_wrong"] <= 20:
+        assert sum(n for _, n, _ in most) == round(1000 * (1 - result["per_position_accuracy"]))
+    assert 0 <= errors["upright_error_rate"] <= 1 and 0 <= errors["inverted_error_rate"] <= 1
     assert (out / "curve.png").stat().st_size > 10000
     names = os.listdir(str(out / "ckpt"))
     assert any(n.startswith("events.out.tfevents") for n in names)

@@ -18,6 +18,7 @@ the test set, all in the held-out font, gives the per-position and
 whole-captcha accuracy.
 """
 import argparse
+import collections
 import os
 import time
 
@@ -142,13 +143,30 @@ def build_model(args):
 
 
 # --------------------------------------------------------------- training
-def evaluate(sess, model, images, labels, batch_size=500):
-    """Accuracy of each position [10], mean per-position accuracy, whole-captcha accuracy."""
-    predictions = np.concatenate([
+def predict(sess, model, images, batch_size=500):
+    """The ten heads' answers [N, 10] (1 = inverted)."""
+    return np.concatenate([
         sess.run(model["predictions"], {model["images"]: images[i:i + batch_size]})
         for i in range(0, len(images), batch_size)])
-    correct = predictions == labels
+
+
+def evaluate(sess, model, images, labels):
+    """Accuracy of each position [10], mean per-position accuracy, whole-captcha accuracy."""
+    correct = predict(sess, model, images) == labels
     return correct.mean(0), float(correct.mean()), float(correct.all(1).mean())
+
+
+def errors_by_character(predictions, labels, texts, top=20):
+    """Where the heads go wrong: the error rate of upright and of inverted characters, and
+    the ``top`` characters misjudged most often (count, and how often they were shown)."""
+    chars = np.array([list(t) for t in texts])
+    wrong = predictions != labels
+    shown = collections.Counter(chars.ravel().tolist())
+    missed = collections.Counter(chars[wrong].tolist())
+    return {"upright_error_rate": float(wrong[labels == 0].mean()),
+            "inverted_error_rate": float(wrong[labels == 1].mean()),
+            "distinct_characters_wrong": len(missed),
+            "most_missed": [[ch, n, shown[ch]] for ch, n in missed.most_common(top)]}
 
 
 def plot_history(history, test, path):
@@ -212,8 +230,11 @@ def main(argv=None):
         history, steps_done, train_seconds = train_loop.fit(
             sess, saver, model, x_train, y_train, args, validate, finite)
         start_time = time.time()
-        positions, per_position, whole = evaluate(sess, model, x_test, y_test)
+        test_predictions = predict(sess, model, x_test)
         eval_seconds = time.time() - start_time
+    correct = test_predictions == y_test
+    positions, per_position, whole = correct.mean(0), float(correct.mean()), float(
+        correct.all(1).mean())
 
     test_result = {"per_position_accuracy": per_position, "whole_captcha_accuracy": whole}
     print("test (held-out font %s, %d captchas): per-position accuracy %.4f, whole-captcha "
@@ -238,6 +259,8 @@ def main(argv=None):
         "per_position_accuracy": per_position,
         "whole_captcha_accuracy": whole,
         "accuracy_by_position": [float(a) for a in positions],
+        # [character, times misjudged, times shown] on the held-out font
+        "test_errors": errors_by_character(test_predictions, y_test, test["chars"]),
         "validation_per_position_accuracy": history[-1].get("val_per_position") if history
         else None,
         "validation_whole_captcha_accuracy": history[-1].get("val_whole") if history else None,
