@@ -401,7 +401,8 @@ SCRIPTS = [
     _train('alexnet8_fashion', 'alexnet/train.py', 'AlexNet-8', 'fashion_mnist', 0.91,
            ['--width', '0.5', '--epochs', '10'] + LATE_DROPS),
     # VGG-16: 5 epochs with drops at 1/3, 2/3 gave 91.67 %, these 9 epochs 92.69 % (38 min:
-    # 3.75 steps/s, not the 4.8 of the 5-epoch run, so 7 epochs would fit in 30 min);
+    # 3.75 steps/s on the AMD VM), re-recorded on the Intel VM of 2026-12-02: 92.73 % in
+    # 6 min 13 s (22.6 steps/s, oneDNN);
     # Inception-10: 4 epochs with drops at 1/3, 2/3 gave 90.10 %, these 7 epochs 91.45 %
     _train('vgg16_fashion', 'vggnet/train.py', 'VGG-16 (batch norm)', 'fashion_mnist', 0.925,
            ['--width', '0.25', '--epochs', '9'] + LATE_DROPS),
