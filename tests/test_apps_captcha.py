@@ -243,3 +243,49 @@ def test_train_refuses_bad_width(run_script, tmp_path, value):
     proc = run_script(TRAIN, "--data_dir", tmp_path, "--width", value, check=False)
     assert proc.returncode == 2 and "--width" in proc.stderr.strip().splitlines()[-1]
     assert "Traceback" not in proc.stderr
+
+
+def test_augment_keeps_every_cell_with_its_label(load_script):
+    """--augment rotate,shuffle: every cell of the new view is a cell of the same captcha,
+    as it was (same label) or turned by 180 degrees (label flipped); the inverted count of
+    a turned captcha is ten minus the old one."""
+    train = load_script(TRAIN, "captcha_train")
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 256, size=(16, 28, 280)).astype(np.uint8)
+    labels = (rng.rand(16, 10) < 0.4).astype(np.uint8)
+    turned_some = shuffled_some = False
+    for ops in (["rotate"], ["shuffle"], ["rotate", "shuffle"]):
+        new_images, new_labels = train.augment_batch(images, labels, np.random.RandomState(1),
+                                                     ops)
+        assert new_images.shape == images.shape and new_labels.shape == labels.shape
+        for i in range(len(images)):
+            cells = [images[i, :, 28 * q:28 * (q + 1)] for q in range(10)]
+            turned = new_labels[i].sum() == 10 - labels[i].sum() != labels[i].sum()
+            for p in range(10):
+                cell = new_images[i, :, 28 * p:28 * (p + 1)]
+                same = [q for q in range(10) if np.array_equal(cell, cells[q])]
+                flipped = [q for q in range(10) if np.array_equal(cell, cells[q][::-1, ::-1])]
+                if "rotate" not in ops:
+                    assert same and new_labels[i, p] == labels[i, same[0]]
+                else:
+                    assert (same and new_labels[i, p] == labels[i, same[0]]) or \
+                        (flipped and new_labels[i, p] == 1 - labels[i, flipped[0]])
+                shuffled_some |= bool(same) and same[0] != p
+            turned_some |= bool(turned)
+    assert turned_some and shuffled_some
+    assert np.array_equal(train.augment_batch(images, labels, rng, [])[0], images)
+
+
+def test_augmented_training_records_it(captcha_sets, run_script, tmp_path):
+    proc = run_script(TRAIN, "--data_dir", captcha_sets / "data", "--checkpoint_dir", tmp_path,
+                      "--json", tmp_path / "r.json", "--plot", "", "--steps", 4,
+                      "--batch_size", 8, "--validation", 100, "--augment", "rotate,shuffle")
+    assert proc.returncode == 0
+    assert json.loads((tmp_path / "r.json").read_text())["augment"] == ["rotate", "shuffle"]
+
+
+def test_train_refuses_unknown_augment(run_script, tmp_path):
+    proc = run_script(TRAIN, "--data_dir", tmp_path, "--augment", "rotate,flip", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "--augment" in last and "flip" in last and "rotate, shuffle" in last

@@ -60,7 +60,7 @@ def save(sess, saver, checkpoint_dir, step, history, finite_op):
     checkpoints.save(saver, sess, checkpoint_dir, step, finite_op, "lower --learning_rate")
 
 
-def fit(sess, saver, model, x_train, y_train, args, validate, finite_op):
+def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment=None):
     """The feed-dict training loop of the apps, shared by the captcha and the characters.
 
     Shuffled batches (reshuffled each epoch, seeded by ``--seed``); ``model`` has
@@ -68,10 +68,13 @@ def fit(sess, saver, model, x_train, y_train, args, validate, finite_op):
     Every ``--log_every`` steps the mean loss and, every ``--eval_every`` steps,
     ``validate(sess)`` -> [(history key, summary tag, value), ...] go into the
     history, TensorBoard and the progress line; a NaN loss stops; checkpoints every
-    ``--save_every`` steps and at the end.  Returns ``(history, steps done,
+    ``--save_every`` steps and at the end.  ``augment(images, labels, rng)``, when
+    given, returns each batch changed (on its own random stream, so the batches
+    drawn are those of a run without it).  Returns ``(history, steps done,
     training seconds)``.
     """
     rng = np.random.RandomState(args.seed)
+    augment_rng = np.random.RandomState([args.seed, 1])
     start, history = restore_or_initialize(sess, saver, args.checkpoint_dir, args.restore,
                                            model["global_step"])
     writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
@@ -82,7 +85,10 @@ def fit(sess, saver, model, x_train, y_train, args, validate, finite_op):
             order, cursor = rng.permutation(len(x_train)), 0
         idx = order[cursor:cursor + args.batch_size]
         cursor += args.batch_size
-        feed = {model["images"]: x_train[idx], model["labels"]: y_train[idx],
+        images, labels = x_train[idx], y_train[idx]
+        if augment is not None:
+            images, labels = augment(images, labels, augment_rng)
+        feed = {model["images"]: images, model["labels"]: labels,
                 model["keep_prob"]: args.keep_prob, model["is_training"]: True}
         if step % args.log_every == 0:
             _, loss, summary = sess.run([model["train_op"], model["loss"], model["summary"]],

@@ -45,7 +45,9 @@ def parse_args(argv):
     cli.add_data_dir(p, "captcha", help="where the sets are written")
     p.add_argument("--font_dir", default=cjk.FONT_DIR,
                    help="the fonts (python setup/get_data.py cjk_fonts)")
-    p.add_argument("--train_size", type=int, default=60000, help="training captchas")
+    p.add_argument("--train_size", type=int, default=240000,
+                   help="training captchas (60000 gave 98.67 %% / 87.8 %% on the held-out font "
+                        "after 8000 steps, 240000 98.85 %% / 89.3 %%)")
     p.add_argument("--test_size", type=int, default=2000, help="test captchas (held-out font)")
     p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS))
     p.add_argument("--test_font", default=cjk_fonts.TEST_FONT)

@@ -52,6 +52,12 @@ def parse_args(argv):
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
                    help="dropout keep probability of the 512-unit layer (1 = no dropout: "
                         "here it slowed learning more than it helped)")
+    p.add_argument("--augment", type=augment_ops, default="rotate,shuffle", metavar="OPS",
+                   help="batch augmentation, a comma list of: rotate (half the captchas "
+                        "turned by 180 degrees: positions reversed, labels flipped), shuffle "
+                        "(each captcha's ten cells in a random order); none for neither "
+                        "(8000 steps on 60000 captchas: 98.77 %% / 88.55 %% on the held-out "
+                        "font with both, 98.67 %% / 87.8 %% without)")
     p.add_argument("--validation", type=int, default=1000,
                    help="training captchas held back for the validation curve")
     p.add_argument("--eval_every", type=int, default=250, help="validation every N steps")
@@ -69,6 +75,40 @@ def parse_args(argv):
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
     return args
+
+
+AUGMENT_OPS = ("rotate", "shuffle")
+
+
+def augment_ops(text):
+    """``--augment`` 'rotate,shuffle' -> ['rotate', 'shuffle']; 'none' or '' -> []."""
+    ops = [op.strip() for op in text.split(",") if op.strip() and op.strip() != "none"]
+    unknown = sorted(set(ops) - set(AUGMENT_OPS))
+    if unknown:
+        raise argparse.ArgumentTypeError("unknown %s; choose from %s, or none"
+                                         % (", ".join(unknown), ", ".join(AUGMENT_OPS)))
+    return ops
+
+
+def augment_batch(images, labels, rng, ops):
+    """A new view of each captcha of the batch, under ``ops`` (the --augment list).
+
+    rotate: half the captchas turned by 180 degrees -- still a captcha, its cells in the
+    reverse order and each upright character now upside down and the other way round;
+    shuffle: the ten 28x28 cells of each captcha put in a random order, their labels with
+    them, so no head can learn a whole training captcha by heart."""
+    images, labels = images.copy(), labels.copy()
+    n = len(images)
+    if "rotate" in ops:
+        turn = rng.rand(n) < 0.5
+        images[turn] = images[turn, ::-1, ::-1]
+        labels[turn] = 1 - labels[turn, ::-1]
+    if "shuffle" in ops:
+        order = np.argsort(rng.rand(n, POSITIONS), axis=1)             # [N, 10]
+        cells = images.reshape(n, 28, POSITIONS, 28)
+        images = np.take_along_axis(cells, order[:, None, :, None], axis=2).reshape(n, 28, -1)
+        labels = np.take_along_axis(labels, order, axis=1)
+    return images, labels
 
 
 # ---------------------------------------------------------------- the model
@@ -228,7 +268,9 @@ def main(argv=None):
 
     with tf.Session(config=session_config()) as sess:
         history, steps_done, train_seconds = train_loop.fit(
-            sess, saver, model, x_train, y_train, args, validate, finite)
+            sess, saver, model, x_train, y_train, args, validate, finite,
+            augment=(lambda x, y, rng: augment_batch(x, y, rng, args.augment))
+            if args.augment else None)
         start_time = time.time()
         test_predictions = predict(sess, model, x_test)
         eval_seconds = time.time() - start_time
@@ -255,7 +297,7 @@ def main(argv=None):
         "steps": args.steps, "steps_this_run": steps_done, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "lr_drop_steps": training.lr_drop_steps(args.steps, args.lr_drops),
-        "keep_prob": args.keep_prob, "seed": args.seed,
+        "keep_prob": args.keep_prob, "augment": args.augment, "seed": args.seed,
         "per_position_accuracy": per_position,
         "whole_captcha_accuracy": whole,
         "accuracy_by_position": [float(a) for a in positions],
