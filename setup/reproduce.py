@@ -342,16 +342,18 @@ def _shown_command(cmd):
                     for c in cmd[1:])
 
 
-def run_one(script, cmd, run_dir, prefix):
+def run_one(script, cmd, run_dir, prefix, data_dir):
     """Run one script's command line ``cmd``, its output streamed with a prefix and kept in
     logs/NAME.log."""
     log_path = os.path.join(run_dir, 'logs', script.name + '.log')
     load_before = list(os.getloadavg())
     start = time.time()
     # the outputs a row's command does not name (videos, logs, TensorBoard folders) go to
-    # RUN_DIR/runs/, not to the checkout's runs/
+    # RUN_DIR/runs/, not to the checkout's runs/; the data paths a command does not name (the
+    # captcha generator's fonts) are found under --data_dir, as the named ones are
     env = dict(os.environ, PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
-               TFCOURSE_RUNS_DIR=os.path.join(run_dir, 'runs'))
+               TFCOURSE_RUNS_DIR=os.path.join(run_dir, 'runs'),
+               TFCOURSE_DATA_DIR=os.path.abspath(data_dir))
     with open(log_path, 'w', encoding='utf-8') as log:
         log.write('$ %s\n' % ' '.join(cmd))
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE,
@@ -601,7 +603,7 @@ def main(argv=None):
         print('reproduce: [%d/%d] %s (%s)' % (i + 1, len(scripts), script.name, script.path),
               flush=True)
         runs[script.name] = run_one(script, commands[script.name], run_dir,
-                                    '[%s]' % script.name)
+                                    '[%s]' % script.name, args.data_dir)
         r, ran = runs[script.name], ran + 1
         save_state(run_dir, args.tier, runs)     # a later --resume starts after this one
         print('reproduce: %s exited %d after %s; %s' % (
