@@ -192,6 +192,22 @@ def test_outputs_a_row_does_not_name_stay_in_the_run_folder(run_script, fetch, t
     assert {n: os.stat(os.path.join(checkout, n)).st_mtime for n in after or []} == stamps
 
 
+def test_commands_find_unnamed_data_under_data_dir(reproduce, tmp_path, monkeypatch):
+    """reproduce --data_dir D: a command's default data paths (the captcha generator's
+    --font_dir) are under D too, through $TFCOURSE_DATA_DIR, whatever the caller's is."""
+    import sys
+
+    monkeypatch.setenv('TFCOURSE_DATA_DIR', str(tmp_path / 'elsewhere'))
+    (tmp_path / 'logs').mkdir()
+    script = by_name()['captcha_data']
+    run = reproduce.run_one(script, [sys.executable, '-c', (
+        'from tfcourse import cjk; print("fonts in", cjk.FONT_DIR)')], str(tmp_path), '[t]',
+        str(tmp_path / 'data'))
+    assert run['status'] == 0
+    log = (tmp_path / 'logs' / 'captcha_data.log').read_text()
+    assert 'fonts in %s' % os.path.join(str(tmp_path / 'data'), 'cjk_fonts') in log
+
+
 def test_record_fills_results_images_and_readme(reproduce, tmp_path, monkeypatch):
     for part in ('README.md',):
         shutil.copy(os.path.join(REPO_ROOT, part), tmp_path / part)
