@@ -169,7 +169,10 @@ def test_nan_loss_stops_with_exit_2_and_no_checkpoint(run_script, fetch, tmp_pat
     args[args.index("--learning_rate") + 1] = 1e12
     proc = run_script("mnist_cnn/lenet5.py", *args, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert re.search(r"the loss is (nan|inf) at step", proc.stderr), proc.stderr
+    # where oneDNN runs (AVX-512 Xeons) the weights turn NaN while the loss is still finite,
+    # and the step's weight histogram is where it shows
+    assert re.search(r"the loss is (nan|inf) at step|diverged: the weights are no longer "
+                     r"finite \(Nan in summary histogram", proc.stderr), proc.stderr
     assert "lower --learning_rate" in proc.stderr
     assert not any(n.startswith("model.ckpt") for n in os.listdir(str(tmp_path / "ckpt")))
     assert not (tmp_path / "result.json").exists()

@@ -37,12 +37,23 @@ def _oom_error_types():
     return (errors.ResourceExhaustedError,)
 
 
+def _nan_histogram_error_types():
+    """TensorFlow's error for a histogram summary of NaN values (diverged weights)."""
+    if "tensorflow" not in sys.modules:
+        return ()
+    from tensorflow import errors
+
+    return (errors.InvalidArgumentError,)
+
+
 def run(main, argv=None):
     """Call ``main(argv)`` and exit; known failures become a one-line message.
 
     Exit status: whatever ``main`` returns (0 for None), 2 for a
-    :class:`UserError` or out-of-memory, 130 on Ctrl-C.  Programming errors
-    keep their traceback (those are bugs to report, not input to fix).
+    :class:`UserError`, out-of-memory or a weight histogram of NaN (the weights
+    diverged before the loss did, as oneDNN's kernels on AVX-512 CPUs allow),
+    130 on Ctrl-C.  Programming errors keep their traceback (those are bugs to
+    report, not input to fix).
     """
     prog = os.path.basename(sys.argv[0] or "script")
     try:
@@ -57,6 +68,14 @@ def run(main, argv=None):
         first = tf_error_line(exc)
         print("%s: error: out of memory (%s); try a smaller --batch_size" % (prog, first),
               file=sys.stderr)
+        sys.exit(2)
+    except _nan_histogram_error_types() as exc:
+        first = tf_error_line(exc)
+        if not first.startswith("Nan in summary histogram"):
+            raise
+        print("%s: error: training diverged: the weights are no longer finite (%s); lower "
+              "--learning_rate and train again (the non-finite weights were not saved)"
+              % (prog, first), file=sys.stderr)
         sys.exit(2)
     sys.exit(status or 0)
 
