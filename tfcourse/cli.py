@@ -28,22 +28,14 @@ class UserError(Exception):
     """A problem the user can fix; the message says how (one line)."""
 
 
-def _oom_error_types():
-    """TensorFlow's out-of-memory error, if the script has imported TensorFlow at all."""
+def _tf_error_types(*names):
+    """TensorFlow's error classes of these ``names``, if the script has imported TensorFlow
+    at all (none otherwise: an ``except ()`` catches nothing)."""
     if "tensorflow" not in sys.modules:
         return ()
     from tensorflow import errors
 
-    return (errors.ResourceExhaustedError,)
-
-
-def _nan_histogram_error_types():
-    """TensorFlow's error for a histogram summary of NaN values (diverged weights)."""
-    if "tensorflow" not in sys.modules:
-        return ()
-    from tensorflow import errors
-
-    return (errors.InvalidArgumentError,)
+    return tuple(getattr(errors, name) for name in names)
 
 
 def run(main, argv=None):
@@ -64,12 +56,12 @@ def run(main, argv=None):
     except KeyboardInterrupt:
         print("%s: interrupted" % prog, file=sys.stderr)
         sys.exit(130)
-    except _oom_error_types() as exc:
+    except _tf_error_types("ResourceExhaustedError") as exc:
         first = tf_error_line(exc)
         print("%s: error: out of memory (%s); try a smaller --batch_size" % (prog, first),
               file=sys.stderr)
         sys.exit(2)
-    except _nan_histogram_error_types() as exc:
+    except _tf_error_types("InvalidArgumentError") as exc:   # NaN weight histogram
         first = tf_error_line(exc)
         if not first.startswith("Nan in summary histogram"):
             raise
