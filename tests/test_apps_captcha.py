@@ -70,6 +70,10 @@ def test_training_loss_falls_and_writes_everything(captcha_run):
     # chance is 50 % per position; 120 small steps already beat it on the unseen font
     assert result["per_position_accuracy"] > 0.6, result["accuracy_by_position"]
     assert result["test_font"] == ["ukai"]
+    # the headline reads every test captcha in 20 views; the captcha as it is, beside it
+    assert result["test_views"] == ["rotate", "roll"]
+    single = result["single_view"]
+    assert 0.0 <= single["whole_captcha_accuracy"] <= single["per_position_accuracy"] <= 1.0
     # the misjudged characters add up to the errors: 100 captchas of 10 positions
     errors = result["test_errors"]
     most = errors["most_missed"]
@@ -112,7 +116,9 @@ def test_predict_round_trips(captcha_run, run_script):
     samples = sorted((out / "data" / "samples").glob("test_*.png"))
     proc = run_script(PREDICT, *samples, "--checkpoint_dir", out / "ckpt",
                       "--json", out / "pred.json", "--output", out / "pred.png")
-    pred = json.loads((out / "pred.json").read_text())["predictions"]
+    written = json.loads((out / "pred.json").read_text())
+    assert written["views"] == ["rotate", "roll"]
+    pred = written["predictions"]
     assert [p["image"] for p in pred] == [str(s) for s in samples]
     for p in pred:
         assert len(p["p_inverted"]) == 10 and all(0 <= v <= 1 for v in p["p_inverted"])
@@ -274,6 +280,51 @@ def test_augment_keeps_every_cell_with_its_label(load_script):
             turned_some |= bool(turned)
     assert turned_some and shuffled_some
     assert np.array_equal(train.augment_batch(images, labels, rng, [])[0], images)
+
+
+class _Oracle:
+    """A stand-in session: reads each 28x28 cell of the fed captchas as upright when its top
+    left pixel is darker than its bottom right, and answers P(inverted) = q (or 1 - q when it
+    reads the cell as inverted), q = the cell's id (its two centre pixels) / 1000."""
+    calls = 0
+
+    def run(self, fetch, feed):
+        self.calls += 1
+        cells = next(iter(feed.values())).reshape(-1, 28, 10, 28).transpose(0, 2, 1, 3)
+        q = cells[:, :, 13, 13] / 1000.0
+        inverted = cells[:, :, 0, 0] > cells[:, :, 27, 27]
+        p = np.where(inverted, 1.0 - q, q)
+        return np.stack([1.0 - p, p], axis=-1)
+
+
+@pytest.mark.parametrize("ops", [[], ["rotate"], ["roll"], ["rotate", "roll"]])
+def test_test_views_map_every_view_back_to_its_cell(load_script, ops):
+    """--test_views: each view (turned, cells shifted) is read and its answers put back on
+    the cells they belong to, so a reader that sees every cell alike gives the same P in
+    every view; 1 + rotate + 9 rolls of each: 20 views."""
+    train = load_script(TRAIN, "captcha_train")
+    rng = np.random.RandomState(0)
+    n = 7
+    ids = rng.permutation(np.arange(1, 256))[:n * 10].reshape(n, 10)
+    inverted = rng.rand(n, 10) < 0.4
+    images = np.full((n, 28, 280), 128, np.uint8)
+    for i in range(n):
+        for c in range(10):
+            cell = images[i, :, 28 * c:28 * (c + 1)]
+            cell[13, 13] = cell[14, 14] = ids[i, c]              # kept by a 180-degree turn
+            cell[0, 0], cell[27, 27] = (250, 5) if inverted[i, c] else (5, 250)
+    oracle = _Oracle()
+    p = train.p_inverted(oracle, "images", "probabilities", images, ops, batch_size=4)
+    assert np.allclose(p, np.where(inverted, 1.0 - ids / 1000.0, ids / 1000.0))
+    views = (2 if "rotate" in ops else 1) * (10 if "roll" in ops else 1)
+    assert oracle.calls == views * 2                              # 7 captchas in batches of 4
+
+
+def test_train_refuses_unknown_test_views(run_script, tmp_path):
+    proc = run_script(TRAIN, "--data_dir", tmp_path, "--test_views", "rotate,flip", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "--test_views" in last and "flip" in last and "rotate, roll" in last
 
 
 def test_augmented_training_records_it(captcha_sets, run_script, tmp_path):

@@ -4,7 +4,9 @@
     python apps/captcha/predict.py data/captcha/samples/*.png --output runs/captcha_pred.png
 
 Prints one line per image: the inverted positions (1-10, left to right) and
-P(inverted) of each position.  --output draws the images one under the other
+P(inverted) of each position, the mean over the views of --views (as train.py
+reads the test captchas: also turned by 180 degrees and with the cells shifted
+to every position; none: the image as it is).  --output draws the images one under the other
 with a red box around every position read as inverted (green: upright);
 --json saves the predictions.  An image that is not 280x28 is converted to
 grey and resized to 280x28 first.  The graph comes back from the checkpoint's
@@ -18,6 +20,8 @@ import numpy as np
 from tfcourse.compat import tf, session_config
 from tfcourse import cjk, cli
 
+import train as captcha_train
+
 NAME = "apps_captcha"
 WIDTH, HEIGHT, POSITIONS = 280, 28, 10
 
@@ -30,6 +34,8 @@ def parse_args(argv):
     p.add_argument("--output", default="", metavar="PATH",
                    help="draw the predictions on the images into this PNG")
     p.add_argument("--json", default="", metavar="PATH", help="also write the predictions here")
+    p.add_argument("--views", type=captcha_train.view_ops, default="rotate,roll", metavar="OPS",
+                   help="views averaged: rotate, roll (as train.py --test_views), or none")
     args = p.parse_args(argv)
     cli.check_outputs(args, "--json", "--output")  # before any work
     return args
@@ -88,8 +94,8 @@ def main(argv=None):
     images = np.stack([load_captcha(p) for p in args.images])
     with tf.Session(graph=tf.Graph(), config=session_config()) as sess:
         images_in, probabilities = load_model(sess, args.checkpoint_dir)
-        probs = sess.run(probabilities, {images_in: images})        # keep_prob defaults to 1
-    p_inverted = probs[:, :, 1]
+        # keep_prob defaults to 1, is_training to False
+        p_inverted = captcha_train.p_inverted(sess, images_in, probabilities, images, args.views)
     inverted = p_inverted > 0.5
     predictions = []
     for path, flags, p in zip(args.images, inverted, p_inverted):
@@ -100,6 +106,7 @@ def main(argv=None):
                                                    " ".join("%.2f" % v for v in p)))
     if args.json:
         cli.wrote(cli.write_json(args.json, {"checkpoint_dir": args.checkpoint_dir,
+                                             "views": args.views,
                                              "predictions": predictions}))
     if args.output:
         cli.wrote(draw(images, inverted, args.output))

@@ -58,6 +58,11 @@ def parse_args(argv):
                         "(each captcha's ten cells in a random order); none for neither "
                         "(8000 steps on 60000 captchas: 98.77 %% / 88.55 %% on the held-out "
                         "font with both, 98.67 %% / 87.8 %% without)")
+    p.add_argument("--test_views", type=view_ops, default="rotate,roll", metavar="OPS",
+                   help="read each test captcha in several views and average each cell's "
+                        "P(inverted), a comma list of: rotate (also the captcha turned by "
+                        "180 degrees), roll (its cells shifted cyclically to each of the ten "
+                        "positions); none for the captcha as it is (the JSON gives both)")
     p.add_argument("--validation", type=int, default=1000,
                    help="training captchas held back for the validation curve")
     p.add_argument("--eval_every", type=int, default=250, help="validation every N steps")
@@ -78,16 +83,27 @@ def parse_args(argv):
 
 
 AUGMENT_OPS = ("rotate", "shuffle")
+VIEW_OPS = ("rotate", "roll")
+
+
+def op_list(text, choices):
+    """'rotate,shuffle' -> ['rotate', 'shuffle'] if all are ``choices``; 'none' or '' -> []."""
+    ops = [op.strip() for op in text.split(",") if op.strip() and op.strip() != "none"]
+    unknown = sorted(set(ops) - set(choices))
+    if unknown:
+        raise argparse.ArgumentTypeError("unknown %s; choose from %s, or none"
+                                         % (", ".join(unknown), ", ".join(choices)))
+    return ops
 
 
 def augment_ops(text):
-    """``--augment`` 'rotate,shuffle' -> ['rotate', 'shuffle']; 'none' or '' -> []."""
-    ops = [op.strip() for op in text.split(",") if op.strip() and op.strip() != "none"]
-    unknown = sorted(set(ops) - set(AUGMENT_OPS))
-    if unknown:
-        raise argparse.ArgumentTypeError("unknown %s; choose from %s, or none"
-                                         % (", ".join(unknown), ", ".join(AUGMENT_OPS)))
-    return ops
+    """``--augment``: a list of AUGMENT_OPS."""
+    return op_list(text, AUGMENT_OPS)
+
+
+def view_ops(text):
+    """``--test_views`` (and predict.py's ``--views``): a list of VIEW_OPS."""
+    return op_list(text, VIEW_OPS)
 
 
 def augment_batch(images, labels, rng, ops):
@@ -143,8 +159,8 @@ def captcha_cnn(images, keep_prob, is_training, width=1.0):
             heads.append(slim.fully_connected(net, 2, activation_fn=None,
                                               scope="position%d" % (position + 1)))
         logits = tf.stack(heads, axis=1, name="logits")             # [N, 10, 2]
-        tf.nn.softmax(logits, name="probabilities")
-    return logits
+        probabilities = tf.nn.softmax(logits, name="probabilities")
+    return logits, probabilities
 
 
 def build_model(args):
@@ -152,7 +168,7 @@ def build_model(args):
     labels = tf.placeholder(tf.int64, [None, POSITIONS], name="labels")    # 1 = inverted
     keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
     is_training = tf.placeholder_with_default(False, [], name="is_training")
-    logits = captcha_cnn(images, keep_prob, is_training, args.width)
+    logits, probabilities = captcha_cnn(images, keep_prob, is_training, args.width)
     with tf.name_scope("loss"):
         # one 2-way cross-entropy per head: [N * 10] labels against [N * 10, 2] logits
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -177,7 +193,7 @@ def build_model(args):
     for var in tf.trainable_variables():
         tf.summary.histogram(var.op.name, var)
     return dict(images=images, labels=labels, keep_prob=keep_prob, is_training=is_training,
-                loss=loss,
+                loss=loss, probabilities=probabilities,
                 predictions=predictions, per_position=per_position, whole=whole,
                 global_step=global_step, train_op=train_op, summary=tf.summary.merge_all())
 
@@ -188,6 +204,30 @@ def predict(sess, model, images, batch_size=500):
     return np.concatenate([
         sess.run(model["predictions"], {model["images"]: images[i:i + batch_size]})
         for i in range(0, len(images), batch_size)])
+
+
+def p_inverted(sess, images_in, probabilities, images, ops, batch_size=500):
+    """P(inverted) of each cell [N, 10], the mean over the views of ``ops`` (--test_views):
+    the captcha itself; with roll, also its cells shifted cyclically by 1..9 positions (a
+    cell read at every position, beside other neighbours); with rotate, each of those also
+    turned by 180 degrees (cells in reverse order, a cell upright there is inverted here).
+    Training saw both kinds of view (--augment rotate,shuffle)."""
+    n = len(images)
+    cells = images.reshape(n, 28, POSITIONS, 28)
+    shifts = range(POSITIONS) if "roll" in ops else [0]
+    turns = (False, True) if "rotate" in ops else (False,)
+    total = np.zeros((n, POSITIONS))
+    for turn in turns:
+        for k in shifts:
+            view = np.roll(cells, k, axis=2).reshape(n, 28, -1)     # cell i at (i + k) % 10
+            if turn:
+                view = view[:, ::-1, ::-1]                          # position j <- 9 - j
+            p = np.concatenate([sess.run(probabilities, {images_in: view[i:i + batch_size]})
+                                for i in range(0, n, batch_size)])[:, :, 1]
+            if turn:
+                p = 1.0 - p[:, ::-1]
+            total += np.roll(p, -k, axis=1)
+    return total / (len(turns) * len(shifts))
 
 
 def evaluate(sess, model, images, labels):
@@ -272,15 +312,24 @@ def main(argv=None):
             augment=(lambda x, y, rng: augment_batch(x, y, rng, args.augment))
             if args.augment else None)
         start_time = time.time()
-        test_predictions = predict(sess, model, x_test)
+        single_correct = predict(sess, model, x_test) == y_test
+        test_predictions = (p_inverted(sess, model["images"], model["probabilities"], x_test,
+                                       args.test_views) > 0.5).astype(y_test.dtype)
         eval_seconds = time.time() - start_time
     correct = test_predictions == y_test
     positions, per_position, whole = correct.mean(0), float(correct.mean()), float(
         correct.all(1).mean())
+    single_view = {"per_position_accuracy": float(single_correct.mean()),
+                   "whole_captcha_accuracy": float(single_correct.all(1).mean())}
 
     test_result = {"per_position_accuracy": per_position, "whole_captcha_accuracy": whole}
-    print("test (held-out font %s, %d captchas): per-position accuracy %.4f, whole-captcha "
-          "accuracy %.4f" % (", ".join(test_meta["font_keys"]), len(x_test), per_position, whole))
+    font = ", ".join(test_meta["font_keys"])
+    print("test (held-out font %s, %d captchas), the captcha as it is: per-position accuracy "
+          "%.4f, whole-captcha accuracy %.4f" % (font, len(x_test),
+                                                 single_view["per_position_accuracy"],
+                                                 single_view["whole_captcha_accuracy"]))
+    print("test (held-out font %s), views %s: per-position accuracy %.4f, whole-captcha "
+          "accuracy %.4f" % (font, ",".join(args.test_views) or "none", per_position, whole))
     print("accuracy by position: %s" % " ".join("%.4f" % a for a in positions))
     result = {
         "script": "apps/captcha/train.py",
@@ -298,8 +347,10 @@ def main(argv=None):
         "learning_rate": args.learning_rate,
         "lr_drop_steps": training.lr_drop_steps(args.steps, args.lr_drops),
         "keep_prob": args.keep_prob, "augment": args.augment, "seed": args.seed,
+        "test_views": args.test_views,
         "per_position_accuracy": per_position,
         "whole_captcha_accuracy": whole,
+        "single_view": single_view,
         "accuracy_by_position": [float(a) for a in positions],
         # [character, times misjudged, times shown] on the held-out font
         "test_errors": errors_by_character(test_predictions, y_test, test["chars"]),
