@@ -6,8 +6,8 @@
 Prints one line per image: the inverted positions (1-10, left to right) and
 P(inverted) of each position, the mean over the views of --views (as train.py
 reads the test captchas: also turned by 180 degrees and with the cells shifted
-to every position; none: the image as it is).  --output draws the images one under the other
-with a red box around every position read as inverted (green: upright);
+to every position; none: the image as it is).  --output draws the images one
+under the other with a red box around every position read as inverted (green: upright);
 --json saves the predictions.  An image that is not 280x28 is converted to
 grey and resized to 280x28 first.  The graph comes back from the checkpoint's
 .meta file (tf.train.import_meta_graph).
