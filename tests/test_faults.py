@@ -307,6 +307,12 @@ import contextlib, io, json, os, runpy, sys
 cases = json.loads(sys.argv[1])
 out = []
 for rel, argv in cases:
+    # a fresh `python SCRIPT` has none of the other scripts' folder modules (mnist_cnn's
+    # train.py is not apps/captcha's): forget every module imported from outside tfcourse/
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or ""
+        if where.startswith(os.getcwd() + os.sep) and "tfcourse" not in where:
+            del sys.modules[name]
     path = os.path.join(os.getcwd(), rel)
     sys.path[0] = os.path.dirname(path)  # as `python SCRIPT` does: the script's folder first
     sys.argv = [path] + argv

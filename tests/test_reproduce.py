@@ -291,3 +291,20 @@ def test_portable_paths(reproduce):
         'list': ['$TFCOURSE_DATA_DIR', REPO_ROOT + 'x/y']}
     assert reproduce.portable({'p': REPO_ROOT + '/data/ptb'},
                               os.path.join(REPO_ROOT, 'data')) == {'p': 'data/ptb'}
+
+
+def test_every_data_folder_a_row_names_is_fetched_for_it():
+    """A row's arguments may name only data its tier fetches ({data}/X with X in its data
+    list): the static GPU check (quick data) once named mnist5k beside ['mnist'] and passed
+    only when another test had fetched mnist5k first."""
+    import re
+
+    wrong = []
+    for script in SCRIPTS:
+        report = script.report if script.report is not None else script.quick
+        for what, args, tier in (('quick', script.quick, 'quick'), ('report', report, 'report'),
+                                 ('gpu_check', script.gpu_check or [], 'quick')):
+            named = {m for a in args for m in re.findall(r'\{data\}/(\w+)', str(a))}
+            if named - set(script.data[tier]):
+                wrong.append((script.name, what, sorted(named - set(script.data[tier]))))
+    assert not wrong

@@ -146,7 +146,7 @@ SCRIPTS = [
            'softmax regression on MNIST, 1000 steps of 100',
            {'quick': ['mnist'], 'report': ['mnist']}, ['--data_dir', '{data}/mnist'], None,
            ('json',), ('results/softmax_regression.json', None),
-           ['--data_dir', '{data}/mnist5k', '--steps', '1'],
+           ['--data_dir', '{data}/mnist', '--steps', '1'],
            [Figure('softmax regression test accuracy', 'test_accuracy', 0.92, '%', 'accuracy',
                    TOLERANCES['softmax'][0])]),
     Script('mnist_cnn', 'mnist_cnn/train.py', 'the book\'s MNIST CNN, 20000 steps of 50',
