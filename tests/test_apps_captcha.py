@@ -318,6 +318,8 @@ def test_test_views_map_every_view_back_to_its_cell(load_script, ops):
     assert np.allclose(p, np.where(inverted, 1.0 - ids / 1000.0, ids / 1000.0))
     views = (2 if "rotate" in ops else 1) * (10 if "roll" in ops else 1)
     assert oracle.calls == views * 2                              # 7 captchas in batches of 4
+    by_view = train.p_inverted_by_view(_Oracle(), "images", "probabilities", images, ops)
+    assert by_view.shape == (views, n, 10) and np.allclose(by_view, p[None])  # every view
 
 
 def test_train_refuses_unknown_test_views(run_script, tmp_path):

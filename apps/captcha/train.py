@@ -208,22 +208,18 @@ def predict(sess, model, images, batch_size=500):
         for i in range(0, len(images), batch_size)])
 
 
-def view_count(ops):
-    """How many views --test_views reads each captcha in: 2 with rotate, x 10 with roll."""
-    return (2 if "rotate" in ops else 1) * (POSITIONS if "roll" in ops else 1)
-
-
-def p_inverted(sess, images_in, probabilities, images, ops, batch_size=500):
-    """P(inverted) of each cell [N, 10], the mean over the views of ``ops`` (--test_views):
-    the captcha itself; with roll, also its cells shifted cyclically by 1..9 positions (a
-    cell read at every position, beside other neighbours); with rotate, each of those also
-    turned by 180 degrees (cells in reverse order, a cell upright there is inverted here).
-    Training saw both kinds of view (--augment rotate,shuffle)."""
+def p_inverted_by_view(sess, images_in, probabilities, images, ops, batch_size=500):
+    """P(inverted) of each cell in each view of ``ops`` (--test_views), put back on the
+    cells: [views, N, 10], the captcha as it is first.  The views: the captcha itself; with
+    roll, also its cells shifted cyclically by 1..9 positions (a cell read at every
+    position, beside other neighbours); with rotate, each of those also turned by 180
+    degrees (cells in reverse order, a cell upright there is inverted here).  Training saw
+    both kinds of view (--augment rotate,shuffle)."""
     n = len(images)
     cells = images.reshape(n, 28, POSITIONS, 28)
     shifts = range(POSITIONS) if "roll" in ops else [0]
     turns = (False, True) if "rotate" in ops else (False,)
-    total = np.zeros((n, POSITIONS))
+    views = []
     for turn in turns:
         for k in shifts:
             view = np.roll(cells, k, axis=2).reshape(n, 28, -1)     # cell i at (i + k) % 10
@@ -233,8 +229,13 @@ def p_inverted(sess, images_in, probabilities, images, ops, batch_size=500):
                                 for i in range(0, n, batch_size)])[:, :, 1]
             if turn:
                 p = 1.0 - p[:, ::-1]
-            total += np.roll(p, -k, axis=1)
-    return total / view_count(ops)
+            views.append(np.roll(p, -k, axis=1))
+    return np.stack(views)
+
+
+def p_inverted(sess, images_in, probabilities, images, ops, batch_size=500):
+    """P(inverted) of each cell [N, 10]: the mean over the views of ``ops``."""
+    return p_inverted_by_view(sess, images_in, probabilities, images, ops, batch_size).mean(0)
 
 
 def evaluate(sess, model, images, labels):
@@ -320,10 +321,11 @@ def main(argv=None):
             augment=(lambda x, y, rng: augment_batch(x, y, rng, args.augment))
             if args.augment else None)
         start_time = time.time()
-        single_correct = predict(sess, model, x_test) == y_test
-        test_predictions = (p_inverted(sess, model["images"], model["probabilities"], x_test,
-                                       args.test_views) > 0.5).astype(y_test.dtype)
+        by_view = p_inverted_by_view(sess, model["images"], model["probabilities"], x_test,
+                                     args.test_views)
         eval_seconds = time.time() - start_time
+    single_correct = (by_view[0] > 0.5) == y_test                   # the captcha as it is
+    test_predictions = (by_view.mean(0) > 0.5).astype(y_test.dtype)
     correct = test_predictions == y_test
     positions, per_position, whole = correct.mean(0), float(correct.mean()), float(
         correct.all(1).mean())
@@ -331,7 +333,7 @@ def main(argv=None):
                    "whole_captcha_accuracy": float(single_correct.all(1).mean())}
 
     test_result = {"per_position_accuracy": per_position, "whole_captcha_accuracy": whole,
-                   "views": view_count(args.test_views)}
+                   "views": len(by_view)}
     font = ", ".join(test_meta["font_keys"])
     print("test (held-out font %s, %d captchas), the captcha as it is: per-position accuracy "
           "%.4f, whole-captcha accuracy %.4f" % (font, len(x_test),
