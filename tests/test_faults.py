@@ -311,7 +311,8 @@ for rel, argv in cases:
     # train.py is not apps/captcha's): forget every module imported from outside tfcourse/
     for name, module in list(sys.modules.items()):
         where = getattr(module, "__file__", None) or ""
-        if where.startswith(os.getcwd() + os.sep) and "tfcourse" not in where:
+        if where.startswith(os.getcwd() + os.sep) and not where.startswith(
+                os.path.join(os.getcwd(), "tfcourse") + os.sep):
             del sys.modules[name]
     path = os.path.join(os.getcwd(), rel)
     sys.path[0] = os.path.dirname(path)  # as `python SCRIPT` does: the script's folder first
