@@ -305,14 +305,17 @@ OUTPUTS = [
 PROBE = r'''
 import contextlib, io, json, os, runpy, sys
 cases = json.loads(sys.argv[1])
+# the folders of the scripts probed: their modules are the project's own (train.py, reader.py)
+folders = {os.path.dirname(os.path.join(os.getcwd(), rel)) for rel, _ in cases}
 out = []
 for rel, argv in cases:
     # a fresh `python SCRIPT` has none of the other scripts' folder modules (mnist_cnn's
-    # train.py is not apps/captcha's): forget every module imported from outside tfcourse/
+    # train.py is not apps/captcha's): forget the modules imported from the script folders,
+    # and nothing else (numpy and TensorFlow may live in a .venv inside the checkout, and
+    # load only once per process)
     for name, module in list(sys.modules.items()):
         where = getattr(module, "__file__", None) or ""
-        if where.startswith(os.getcwd() + os.sep) and not where.startswith(
-                os.path.join(os.getcwd(), "tfcourse") + os.sep):
+        if where and os.path.dirname(os.path.abspath(where)) in folders:
             del sys.modules[name]
     path = os.path.join(os.getcwd(), rel)
     sys.path[0] = os.path.dirname(path)  # as `python SCRIPT` does: the script's folder first

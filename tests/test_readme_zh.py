@@ -15,6 +15,9 @@ MAP_HEADINGS = {EN: '## Chapter map', ZH: '## 章节对照'}
 FOLDER_READMES = ['alexnet/README.md', 'lstm_ptb/README.md', 'mnist_cnn/README.md',
                   'apps/README.md']
 CJK = re.compile('[\u4e00-\u9fff]')
+#: the README's install and run commands, in a fresh virtualenv inside the checkout
+INSTALL = ('python3 -m venv .venv && . .venv/bin/activate\npip install -r requirements.txt\n'
+           'python alexnet/benchmark.py\n')
 
 
 def reproduce_constants():
@@ -82,14 +85,23 @@ def test_both_readmes_hold_the_same_generated_table():
 def test_both_readmes_hold_the_same_install_run_and_test_commands():
     en, zh = read(EN), read(ZH)
     en_bash, zh_bash = code_blocks(en, 'bash'), code_blocks(zh, 'bash')
-    assert en_bash[:2] == ['pip install -r requirements.txt\npython alexnet/benchmark.py\n',
-                           'python -m pytest tests\n']
+    assert en_bash[:2] == [INSTALL, 'python -m pytest tests\n']
     assert en_bash == zh_bash
 
     def commands(text):
         return [line.strip() for block in code_blocks(text) for line in block.splitlines()
                 if line.strip().startswith(('python ', 'pip '))]
     assert commands(en) == commands(zh)
+
+
+def test_ci_installs_and_tests_as_the_readme_says():
+    """.ci/run makes a fresh virtualenv, installs requirements.txt into it and runs the README's
+    test command with that virtualenv's interpreter."""
+    ci = read(os.path.join('.ci', 'run'))
+    assert re.search(r'-m venv "\$VENV"', ci), 'no fresh virtualenv'
+    assert '"$PY" -m pip install -q -r requirements.txt' in ci
+    assert '"$PY" -m pytest tests' in ci
+    assert 'PY="$VENV/bin/python"' in ci
 
 
 def test_each_readme_links_the_other_at_its_top():
