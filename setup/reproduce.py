@@ -9,7 +9,7 @@
     python setup/reproduce.py --readme             # regenerate the README tables only
 
 The scripts run one after another (never two heavy jobs at once) from the
-table in ``tfcourse/scripts.py``; each writes its log, JSON and PNG into
+table in ``setup/scripts_table.py``; each writes its log, JSON and PNG into
 ``runs/reproduce-<timestamp>/`` (what a script writes by default, such as the
 motion apps' videos, goes to its ``runs/`` subfolder).  The run ends with ``REPORT.md`` there: one
 row per figure with the report's figure, this run's, a verdict (``match``,
@@ -36,7 +36,7 @@ import time
 
 from tfcourse import REPO_ROOT, cli, default_data_dir
 from tfcourse.machine import cpu_info, cpu_peak_gflops
-from tfcourse.scripts import DATA_CHECKS, SCRIPTS, TOLERANCES, by_name, lookup
+from scripts_table import DATA_CHECKS, SCRIPTS, TOLERANCES, by_name, lookup
 
 REPORT_GPU = 'RTX 2070'  # the report's figures were measured on a GeForce RTX 2070
 README_FILES = ['README.md', 'README.zh-CN.md']

@@ -25,6 +25,10 @@ import pytest
 
 from tfcourse import REPO_ROOT, default_data_dir
 
+# the reproduce command's table (setup/scripts_table.py) is imported as `scripts_table`, as
+# setup/reproduce.py itself does
+sys.path.insert(0, os.path.join(REPO_ROOT, 'setup'))
+
 
 def _run_script(relpath, *args, timeout=1200, check=True, env=None, cwd=None):
     cmd = [sys.executable, os.path.join(REPO_ROOT, relpath)] + [str(a) for a in args]

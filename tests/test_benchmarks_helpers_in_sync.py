@@ -1,4 +1,4 @@
-"""The book helpers copied into every script stay identical to tfcourse/canonical_helpers.py.
+"""The book helpers copied into every script stay identical to tests/canonical_helpers.py.
 
 Each benchmark script carries its own copy of the book's small helpers
 (print_activations, time_tensorflow_run; VGG also conv_op, fc_op, mpool_op)
@@ -19,7 +19,7 @@ import pytest
 
 from tfcourse import REPO_ROOT
 
-CANONICAL = os.path.join(REPO_ROOT, 'tfcourse', 'canonical_helpers.py')
+CANONICAL = os.path.join(REPO_ROOT, 'tests', 'canonical_helpers.py')
 SHARED = os.path.join(REPO_ROOT, 'tfcourse', 'benchmark.py')
 SKIP_DIRS = {'tfcourse', 'tests', 'data', '.git', 'build', 'dist', '__pycache__'}
 BENCHMARKS = ['alexnet/benchmark.py', 'vggnet/benchmark.py', 'googlenet/benchmark.py',
@@ -82,9 +82,9 @@ def test_copy_matches_canonical(relpath, name, text):
     canonical = CANONICAL_DEFS[name]
     if text != canonical:
         diff = '\n'.join(difflib.unified_diff(canonical.splitlines(), text.splitlines(),
-                                              'tfcourse/canonical_helpers.py', relpath,
+                                              'tests/canonical_helpers.py', relpath,
                                               lineterm=''))
-        pytest.fail('%s: %s differs from tfcourse/canonical_helpers.py (edit the canonical '
+        pytest.fail('%s: %s differs from tests/canonical_helpers.py (edit the canonical '
                     'text and paste it into every copy):\n%s' % (relpath, name, diff))
 
 

@@ -172,13 +172,13 @@ def test_output_defaults_are_under_runs(report):
 
 
 def test_every_script_is_in_the_reproduce_table():
-    """A new script joins setup/reproduce.py's table (tfcourse/scripts.py) the day it lands,
+    """A new script joins setup/reproduce.py's table (setup/scripts_table.py) the day it lands,
     and with it the static GPU check, or says there why it is not a row of its own."""
-    from tfcourse.scripts import OTHER_SCRIPTS, SCRIPTS
+    from scripts_table import OTHER_SCRIPTS, SCRIPTS
 
     listed = {s.path for s in SCRIPTS} | set(OTHER_SCRIPTS)
     missing = sorted(set(scripts()) - listed)
-    assert not missing, ("add these to tfcourse/scripts.py (SCRIPTS, or OTHER_SCRIPTS with "
+    assert not missing, ("add these to setup/scripts_table.py (SCRIPTS, or OTHER_SCRIPTS with "
                          "the reason): %s" % ", ".join(missing))
     assert not listed - set(scripts()), "listed but not found: %s" % (listed - set(scripts()))
 

@@ -7,9 +7,10 @@ placement on a real GPU, silently, and the run would time host copies.
 
 * The four benchmarks are built in-process on /gpu:0 for NHWC/NCHW x float32/
   float16/bfloat16, and with 2 towers (part of that cross product under -m slow).
-* Every other script of tfcourse/scripts.py is run with TFCOURSE_GPU_CHECK set:
-  it sees a pretend GPU, builds its graph for it, and its first Session.run
-  writes the check's verdict and ends the process before anything runs.
+* Every other script of the reproduce table (setup/scripts_table.py) is run under
+  ``python -m tfcourse.gpu_check --report FILE SCRIPT ARGS``: it sees a pretend GPU,
+  builds its graph for it, and its first Session.run writes the check's verdict and
+  ends the process before anything runs.
 * The SSDLite frozen graph is imported under /gpu:0.
 
 Allowed: the ops of gpu_check.HOST_OPS and HOST_DTYPES, which TensorFlow runs
@@ -21,11 +22,13 @@ import io
 import json
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
-from tfcourse import benchmark, default_data_dir, gpu_check
-from tfcourse.scripts import SCRIPTS
+from tfcourse import REPO_ROOT, benchmark, default_data_dir, gpu_check
+from scripts_table import SCRIPTS
 
 BENCHMARKS = [('alexnet/benchmark.py', []), ('vggnet/benchmark.py', []),
               ('googlenet/benchmark.py', []),
@@ -70,6 +73,19 @@ def test_benchmark_graph_has_gpu_kernels(benchmark_modules, path, extra, data_fo
     assert not missing, 'no GPU kernel: ' + gpu_check.describe(missing)
 
 
+def check_script(path, *args, report, timeout=600):
+    """``python -m tfcourse.gpu_check --report REPORT path args`` from the repository root;
+    returns (the CompletedProcess, the first verdict in REPORT or None)."""
+    cmd = [sys.executable, '-m', 'tfcourse.gpu_check', '--report', str(report),
+           os.path.join(REPO_ROOT, path)] + [str(a) for a in args]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONUNBUFFERED='1', MPLBACKEND='Agg'))
+    first = (json.loads(report.read_text().splitlines()[0]) if os.path.exists(str(report))
+             else None)
+    return proc, first
+
+
 def _graph_scripts():
     found = []
     for script in SCRIPTS:
@@ -93,18 +109,17 @@ GRAPH_SCRIPTS = _graph_scripts()
 
 @pytest.mark.parametrize('name, path, args, data', GRAPH_SCRIPTS,
                          ids=[g[0] for g in GRAPH_SCRIPTS])
-def test_script_graph_has_gpu_kernels(run_script, fetch, tmp_path, name, path, args, data):
+def test_script_graph_has_gpu_kernels(fetch, tmp_path, name, path, args, data):
     for dataset in data:
         fetch(dataset)
     report = tmp_path / 'gpu_check.jsonl'
     argv = [a.format(data=default_data_dir(), run=str(tmp_path), device='gpu') for a in args]
-    proc = run_script(path, *argv, '--json', tmp_path / 'r.json', check=False,
-                      env={'TFCOURSE_GPU_CHECK': str(report)})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert report.exists(), '%s opened no tf.Session: %s' % (path, proc.stdout[-1000:])
-    first = json.loads(report.read_text().splitlines()[0])
+    proc, first = check_script(path, *argv, '--json', tmp_path / 'r.json', report=report)
+    assert first is not None, '%s opened no tf.Session: %s %s' % (path, proc.stdout[-1000:],
+                                                                 proc.stderr[-2000:])
     assert first['nodes'] > 10
     assert not first['missing'], '%s: no GPU kernel: %s' % (path, first['describe'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
     assert not (tmp_path / 'r.json').exists()  # nothing ran
 
 
@@ -119,12 +134,11 @@ def test_font_apps_graphs_have_gpu_kernels(run_script, fetch, tmp_path, app, gen
     data = tmp_path / 'data'
     run_script('apps/%s/generate.py' % app, *generate_args, '--data_dir', data)
     report = tmp_path / 'gpu_check.jsonl'
-    proc = run_script('apps/%s/train.py' % app, '--data_dir', data, '--validation', '8',
-                      '--steps', '1', '--batch_size', '8', '--checkpoint_dir', tmp_path / 'ck',
-                      '--json', '', '--plot', '', check=False,
-                      env={'TFCOURSE_GPU_CHECK': str(report)})
+    proc, first = check_script('apps/%s/train.py' % app, '--data_dir', data, '--validation', '8',
+                               '--steps', '1', '--batch_size', '8',
+                               '--checkpoint_dir', tmp_path / 'ck', '--json', '', '--plot', '',
+                               report=report)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    first = json.loads(report.read_text().splitlines()[0])
     assert first['nodes'] > 10
     assert not first['missing'], 'no GPU kernel: ' + first['describe']
 
@@ -144,15 +158,13 @@ def test_distributed_worker_graph_has_gpu_kernels(run_script, fetch, tmp_path, m
     with socket.socket() as ps:
         ps.bind(('127.0.0.1', 0))
         ps.listen(4)
-        proc = run_script('mnist_cnn/train_distributed.py', '--job_name', 'worker',
-                          '--task_index', '0', '--ps_hosts', '127.0.0.1:%d' % ps.getsockname()[1],
-                          '--worker_hosts', '127.0.0.1:%d' % _free_port(),
-                          '--data_dir', fetch('mnist5k'), '--steps', '1',
-                          '--checkpoint_dir', tmp_path / 'ckpt', '--json', tmp_path / 'r.json',
-                          '--max_wait_secs', '20', *mode, check=False,
-                          env={'TFCOURSE_GPU_CHECK': str(report)}, timeout=300)
+        proc, first = check_script(
+            'mnist_cnn/train_distributed.py', '--job_name', 'worker', '--task_index', '0',
+            '--ps_hosts', '127.0.0.1:%d' % ps.getsockname()[1],
+            '--worker_hosts', '127.0.0.1:%d' % _free_port(), '--data_dir', fetch('mnist5k'),
+            '--steps', '1', '--checkpoint_dir', tmp_path / 'ckpt', '--json', tmp_path / 'r.json',
+            '--max_wait_secs', '20', *mode, report=report, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    first = json.loads(report.read_text().splitlines()[0])
     assert first['nodes'] > 10
     assert not first['missing'], 'no GPU kernel: ' + first['describe']
 
@@ -193,3 +205,27 @@ def test_the_check_finds_float16_lrn_and_int32_variables():
         x = tf.zeros([1, 8, 8, 4], tf.float32)
         tf.gradients(tf.reduce_sum(tf.nn.lrn(x)), x)
     assert gpu_check.ops_without_gpu_kernel(graph) == []
+
+
+def test_gpu_check_runner_names_ops_without_a_gpu_kernel(tmp_path):
+    """``python -m tfcourse.gpu_check`` exits 1 and names the op when the script's graph has
+    one with no GPU kernel (tf.random_shuffle has none), 0 on a clean graph; nothing runs."""
+    script = tmp_path / 'course.py'
+    script.write_text(
+        "import sys\n"
+        "from tfcourse.compat import tf, gpu_names\n"
+        "x = tf.placeholder(tf.float32, [None, 3], name='x')\n"
+        "with tf.device('/gpu:0' if gpu_names() else '/cpu:0'):\n"
+        "    y = tf.matmul(x, tf.ones([3, 2]))\n"
+        "    if sys.argv[1:] == ['shuffle']:\n"
+        "        y = tf.random_shuffle(y, name='shuffled')\n"
+        "with tf.Session() as sess:\n"
+        "    sess.run(y, feed_dict={x: [[1.0, 2.0, 3.0]]})\n"
+        "open(sys.argv[0] + '.ran', 'w').close()\n")
+    proc, first = check_script(str(script), 'shuffle', report=tmp_path / 'bad.jsonl')
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert [m['name'] for m in first['missing']] == ['shuffled']
+    assert 'RandomShuffle' in first['describe']
+    proc, first = check_script(str(script), report=tmp_path / 'good.jsonl')
+    assert proc.returncode == 0 and first['missing'] == [] and first['nodes'] >= 3
+    assert not os.path.exists(str(script) + '.ran')  # the first Session.run ended the process

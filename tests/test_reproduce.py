@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from tfcourse import REPO_ROOT
-from tfcourse.scripts import SCRIPTS, by_name
+from scripts_table import SCRIPTS, by_name
 
 
 @pytest.fixture(scope='module')

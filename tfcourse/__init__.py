@@ -14,7 +14,6 @@ import os
 __version__ = "1.0.0"
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMAGES_DIR = os.path.join(REPO_ROOT, "images")
 RESULTS_DIR = os.path.join(REPO_ROOT, "results")
 
 

@@ -200,11 +200,9 @@ def sequence_loss_by_example(logits, targets, weights, average_across_timesteps=
 def gpu_names():
     """Names of the GPUs TensorFlow can use (empty list on a CPU-only machine).
 
-    Under the static GPU check (``$TFCOURSE_GPU_CHECK``, tfcourse/gpu_check.py)
-    it names one pretend GPU, so that a script builds its graph for the GPU.
+    ``python -m tfcourse.gpu_check SCRIPT`` replaces it with one that names a pretend GPU,
+    so that the script builds its graph for the GPU.
     """
-    if os.environ.get("TFCOURSE_GPU_CHECK"):
-        return ["static GPU check (no GPU is used)"]
     from tensorflow.python.client import device_lib
 
     return [d.physical_device_desc or d.name for d in device_lib.list_local_devices()
@@ -233,11 +231,6 @@ def session_config(allow_growth=True, log_device_placement=False, xla=False):
         config.graph_options.optimizer_options.global_jit_level = tf.OptimizerOptions.ON_1
     return config
 
-
-if os.environ.get("TFCOURSE_GPU_CHECK"):
-    from tfcourse import gpu_check as _gpu_check
-
-    _gpu_check.install_static_check(os.environ["TFCOURSE_GPU_CHECK"])
 
 __all__ = ["tf", "slim", "TF_VERSION", "NEEDS_TF_KERAS", "xavier_initializer",
            "sequence_loss_by_example", "gpu_names", "announce_device", "session_config"]

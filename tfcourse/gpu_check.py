@@ -13,12 +13,16 @@ would time host copies.
         build_the_model()
     assert ops_without_gpu_kernel(g) == []
 
-``tests/test_gpu_kernels.py`` builds every graph of the project this way:
-the benchmarks in-process, and every other script by running it with
-``TFCOURSE_GPU_CHECK=FILE`` in its environment (:func:`install_static_check`):
-the script then sees a GPU (``compat.gpu_names()``), builds its graph for it,
-and the first ``Session.run`` writes this check's verdict on that graph to
-FILE (one JSON line) and ends the process, before anything runs.
+A whole script is checked by running it under this module::
+
+    python -m tfcourse.gpu_check [--report FILE] SCRIPT [ARGS ...]
+
+which makes the script see one pretend GPU (``compat.gpu_names``), so that it
+builds its graph for the GPU, and makes the first ``Session.run`` check that
+graph and end the process before anything runs: the verdict of
+:func:`check_report` is printed (or appended to FILE) as one JSON line, and
+the exit status is 0 when every op has a GPU kernel, 1 when some have none.
+``tests/test_gpu_kernels.py`` runs every script of the reproduce table so.
 """
 import collections
 import json
@@ -127,37 +131,68 @@ def describe(missing, limit=8):
     return '; '.join(parts)
 
 
-ENV = 'TFCOURSE_GPU_CHECK'
+PRETEND_GPU = 'static GPU check (no GPU is used)'
 
 
-def check_report(graph):
+def check_report(graph, script=None):
     """The static check's verdict on ``graph`` as a JSON-ready dict."""
     graph_def = graph.as_graph_def()
     missing = ops_without_gpu_kernel(graph_def, skip_pinned_to_cpu=True)
     pinned = collections.Counter(n.op for n in graph_def.node if _pinned_to_cpu(n))
-    return {'script': os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else None,
-            'nodes': len(graph_def.node), 'pinned_to_cpu': dict(pinned),
+    return {'script': script, 'nodes': len(graph_def.node), 'pinned_to_cpu': dict(pinned),
             'missing': [m._asdict() for m in missing], 'describe': describe(missing)}
 
 
-def install_static_check(path):
-    """Make the first ``Session.run`` of this process check its graph and end the process.
+def _install(report_path, script):
+    """Pretend one GPU, and make the first ``Session.run`` write the check's verdict and end
+    the process (os._exit: the worker threads of a distributed script would keep it alive).
 
-    Called by tfcourse.compat when ``$TFCOURSE_GPU_CHECK`` is set.  The check
-    waits for the first run, not the session's creation, because course code
-    often opens ``tf.InteractiveSession()`` before it builds the graph.  The
-    verdict of :func:`check_report` is appended to ``path`` as one JSON line,
-    then the process exits with status 0 before anything runs (os._exit:
-    worker threads of a distributed script would otherwise keep it alive).
-    """
+    The check waits for the first run, not the session's creation, because course code
+    often opens ``tf.InteractiveSession()`` before it builds the graph."""
     from tensorflow.python.client import session as session_lib
 
+    from tfcourse import compat
+
+    compat.gpu_names = lambda: [PRETEND_GPU]
+
     def checking_run(self, *args, **kwargs):
-        report = check_report(self.graph)
-        with open(path, 'a', encoding='utf-8') as f:
-            f.write(json.dumps(report) + '\n')
+        report = check_report(self.graph, script)
+        line = json.dumps(report) + '\n'
+        if report_path:
+            with open(report_path, 'a', encoding='utf-8') as f:
+                f.write(line)
+        else:
+            sys.__stdout__.write(line)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(1 if report['missing'] else 0)
 
     session_lib.BaseSession.run = checking_run
+
+
+def main(argv=None):
+    """``python -m tfcourse.gpu_check [--report FILE] SCRIPT [ARGS ...]``."""
+    import argparse
+    import runpy
+
+    parser = argparse.ArgumentParser(
+        prog='python -m tfcourse.gpu_check',
+        description='Build a script\'s graph for a pretend GPU and check that every op has a '
+                    'GPU kernel (nothing runs).')
+    parser.add_argument('--report', default=None, metavar='FILE',
+                        help='append the verdict (one JSON line) to FILE (default: stdout)')
+    parser.add_argument('script')
+    parser.add_argument('args', nargs=argparse.REMAINDER)
+    opts = parser.parse_args(argv)
+    path = os.path.abspath(opts.script)
+    if not os.path.isfile(path):
+        parser.exit(2, 'python -m tfcourse.gpu_check: no script %s\n' % opts.script)
+    _install(opts.report, os.path.relpath(path))
+    sys.argv = [path] + opts.args
+    sys.path[0] = os.path.dirname(path)  # as `python SCRIPT` does: the script's folder first
+    runpy.run_path(path, run_name='__main__')
+    return 0  # the script ended without a Session.run: nothing was checked
+
+
+if __name__ == '__main__':
+    sys.exit(main())
