@@ -21,7 +21,6 @@ runs/mnist_cnn/.  To record the report's run:
 A loss that goes NaN/inf stops the run (exit 2) before the weights are saved.
 """
 import argparse
-import json
 import os
 
 from tfcourse.compat import tf, announce_device, session_config
@@ -204,28 +203,20 @@ def main(argv=None):
     tf.set_random_seed(args.seed)
     model = build_model(args)
     saver = tf.train.Saver(max_to_keep=3)
-    history_path = os.path.join(args.checkpoint_dir, "history.json")
-    history = []
     fix = "lower --learning_rate (now %g)" % args.learning_rate
 
     with tf.Session(config=session_config()) as sess:
-        restored = checkpoints.restore_or_init(saver, sess, args.checkpoint_dir, args.restore,
-                                               args.restore_from)
-        if restored:
-            if os.path.exists(history_path):
-                with open(history_path) as f:
-                    history = json.load(f)
-            print("restored %s (step %d)" % (restored, sess.run(model["global_step"])))
-        start_step = int(sess.run(model["global_step"]))
-        history = [h for h in history if h["step"] < start_step]
+        # the step i's line is logged before step i runs, so a resumed run logs it again
+        start_step, history = checkpoints.restore_with_history(
+            saver, sess, args.checkpoint_dir, args.restore, args.restore_from,
+            counter=model["global_step"], inclusive=False)
+        history = history or []
         progress = cli.Progress(total=args.steps, unit="steps", initial=start_step)
         writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
 
         def save(step):
-            # the history first: a run killed in between restores the older checkpoint and
-            # drops the history beyond it
-            cli.write_json(history_path, history)
-            checkpoints.save(saver, sess, args.checkpoint_dir, step, model["weights_finite"], fix)
+            checkpoints.save_with_history(saver, sess, args.checkpoint_dir, step, history,
+                                          model["weights_finite"], fix)
 
         for i in range(start_step, args.steps):
             batch = mnist.train.next_batch(args.batch_size)

@@ -6,11 +6,12 @@ the scalars, histograms, images and the graph; the weights export equals the
 checkpoint; the graph has a GPU kernel for every op; bad input is one line
 with exit status 2.
 """
-import importlib.util
 import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -119,48 +120,44 @@ def test_weights_export_round_trips(short_run):
                % weights["logits/weights"].shape[0] for line in summary)
 
 
-def load_script(path):
-    spec = importlib.util.spec_from_file_location(
-        "train_script_" + path.replace("/", "_")[:-3], os.path.join(REPO_ROOT, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
-def test_every_op_has_a_gpu_kernel(script):
-    from tfcourse.compat import tf
-    from tfcourse.gpu_check import describe, ops_without_gpu_kernel
-
-    module = load_script(script)
-    args = module.parse_args(["--steps", "10", "--dataset", "cifar10"])
-    with tf.Graph().as_default() as graph, tf.device("/gpu:0"):
-        net = module.build_model((32, 32, 3), 10, args)
-    assert net["logits"].get_shape().as_list() == [None, 10]
-    # the summaries' tag strings are host constants, like the summary ops themselves
-    missing = [m for m in ops_without_gpu_kernel(graph) if not m.name.startswith("summaries/")]
-    assert missing == [], describe(missing)
+def test_every_op_has_a_gpu_kernel(fetch, tmp_path, script):
+    """The script's whole training graph (placeholders, model, loss, Adam, schedule, the
+    summaries and the checkpoint ops), built for a GPU by ``python -m tfcourse.gpu_check``."""
+    report = tmp_path / "gpu_check.jsonl"
+    args = base_args(fetch("mnist5k"), SCRIPTS[script][1], tmp_path, steps=10)
+    proc = subprocess.run([sys.executable, "-m", "tfcourse.gpu_check", "--report", str(report),
+                           os.path.join(REPO_ROOT, script)] + [str(a) for a in args],
+                          cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+    verdict = json.loads(report.read_text().splitlines()[0])
+    assert verdict["nodes"] > 100
+    assert not verdict["missing"], verdict["describe"]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (tmp_path / "result.json").exists()  # nothing ran
 
 
 @pytest.mark.parametrize("drops, expected", [
     ([], [0.01] * 4 + [0.001] * 4 + [0.0001] * 2),         # default: after 1/3 and 2/3
     (["--lr_drops", "0.5,0.8"], [0.01] * 5 + [0.001] * 3 + [0.0001] * 2),
 ])
-def test_learning_rate_falls_tenfold_at_the_drops(drops, expected):
+def test_learning_rate_falls_tenfold_at_the_drops(tmp_path, drops, expected):
     from tfcourse import training
     from tfcourse.compat import tf
 
-    module = load_script("mnist_cnn/lenet5.py")
-    args = module.parse_args(["--steps", "10", "--learning_rate", "0.01"] + drops)
+    args = training.parse_args(training.parser("LeNet-5", "lenet5"),
+                               ["--steps", "10", "--learning_rate", "0.01",
+                                "--checkpoint_dir", str(tmp_path)] + drops, "lenet5")
     assert training.lr_drop_steps(10, args.lr_drops) == ([4, 8] if not drops else [5, 8])
     with tf.Graph().as_default():
-        net = module.build_model((28, 28, 1), 10, args)
+        global_step = tf.train.get_or_create_global_step()
+        learning_rate = training.step_schedule(global_step, args.learning_rate, args.steps,
+                                               args.lr_drops)
         with tf.Session() as sess:
             rates = []
             for step in range(10):                  # the rate the step-th train step uses
-                sess.run(net["global_step"].initializer)
-                sess.run(tf.assign(net["global_step"], step))
-                rates.append(float(sess.run(net["learning_rate"])))
+                sess.run(tf.assign(global_step, step))
+                rates.append(float(sess.run(learning_rate)))
     assert rates == pytest.approx(expected, rel=1e-6)
 
 
@@ -217,10 +214,8 @@ def test_restore_with_another_width_is_a_clear_error(run_script, fetch, tmp_path
 @pytest.mark.parametrize("mode, augment, crop_pad", [
     ("flip", True, 0), ("on", True, None), ("off", False, None), ("auto", False, None)])
 def test_augment_flip_mirrors_without_cropping(tmp_path, mode, augment, crop_pad):
-    import argparse
     from tfcourse import training
-    parser = argparse.ArgumentParser()
-    training.add_flags(parser, "resnet18", dataset="fashion_mnist")
+    parser = training.parser("ResNet-18", "resnet18", dataset="fashion_mnist")
     args = training.parse_args(parser, ["--augment", mode, "--checkpoint_dir", str(tmp_path)],
                                "resnet18")
     assert (args.augment, args.crop_pad) == (augment, crop_pad)

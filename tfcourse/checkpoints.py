@@ -20,10 +20,11 @@ Every training script restores and saves through here::
   step and the flag to change, and are never written as a checkpoint.
 """
 import glob
+import json
 import math
 import os
 
-from tfcourse.cli import UserError
+from tfcourse.cli import UserError, write_json
 from tfcourse.compat import tf
 
 
@@ -130,22 +131,90 @@ def weights_finite(variables=None, name="weights_finite"):
         return tf.reduce_all(tf.stack([tf.reduce_all(tf.is_finite(v)) for v in variables]))
 
 
-def save(saver, sess, checkpoint_dir, step, finite_op, fix, prefix="model.ckpt"):
-    """Save a checkpoint of ``step`` unless a weight is NaN/inf (then stop, exit 2)."""
+def _check_weights_finite(sess, finite_op, step, fix):
     if not sess.run(finite_op):
         raise UserError("the weights or optimizer state hold NaN or inf at step %d: training "
                         "diverged; they are not saved; %s" % (step, fix))
+
+
+def save(saver, sess, checkpoint_dir, step, finite_op, fix, prefix="model.ckpt"):
+    """Save a checkpoint of ``step`` unless a weight is NaN/inf (then stop, exit 2)."""
+    _check_weights_finite(sess, finite_op, step, fix)
+    _make_folder(checkpoint_dir)
+    return _write(saver, sess, checkpoint_dir, step, prefix)
+
+
+def _make_folder(checkpoint_dir):
     try:
         os.makedirs(checkpoint_dir, exist_ok=True)
     except OSError as exc:
         raise UserError("cannot create --checkpoint_dir %s (%s); pass another one"
                         % (checkpoint_dir, exc.strerror)) from exc
+
+
+def _write(saver, sess, checkpoint_dir, step, prefix):
     try:
         return saver.save(sess, os.path.join(checkpoint_dir, prefix), global_step=step)
     except (tf.errors.PermissionDeniedError, tf.errors.NotFoundError,
             tf.errors.FailedPreconditionError, tf.errors.UnknownError) as exc:
         raise UserError("cannot write a checkpoint in %s (%s); pass another --checkpoint_dir"
                         % (checkpoint_dir, _first_line(exc)))
+
+
+#: beside the checkpoints: what the run logged (its curves), so that --restore continues them
+HISTORY = "history.json"
+
+
+def _trim(history, key, upto, inclusive):
+    """``history`` (a list of dict entries, or a dict of such lists) without the entries logged
+    after ``upto``; other values unchanged."""
+    if isinstance(history, list):
+        return [h for h in history if not isinstance(h, dict) or key not in h
+                or (h[key] <= upto if inclusive else h[key] < upto)]
+    if isinstance(history, dict):
+        return {k: _trim(v, key, upto, inclusive) for k, v in history.items()}
+    return history
+
+
+def restore_with_history(saver, sess, checkpoint_dir, restore, restore_from="", counter=None,
+                         key="step", inclusive=True, what="this model"):
+    """Restore (``restore``/``restore_from``) or initialise, and read the history of the run.
+
+    Returns ``(done, history)``: ``done`` is ``sess.run(counter)`` after the restore (the
+    global step, or the epochs done), 0 for a fresh start; ``history`` is what
+    ``history.json`` beside the checkpoints holds, without the entries logged after the
+    restored point (entries whose ``key`` is above ``done``; with ``inclusive=False`` also
+    the entry at ``done``, for loops that log before the step runs and so log it again),
+    or None for a fresh start or when the file is missing.  The one routine every script
+    that resumes uses, so that the curves of a resumed run continue exactly where its
+    checkpoint stopped (an older checkpoint, ``--restore_from``, drops the later entries).
+    """
+    latest = restore_or_init(saver, sess, checkpoint_dir, restore, restore_from, what)
+    if latest is None:
+        return 0, None
+    done = int(sess.run(counter)) if counter is not None else 0
+    history = None
+    path = os.path.join(checkpoint_dir, HISTORY)
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                history = _trim(json.load(f), key, done, inclusive)
+        except ValueError as exc:
+            raise UserError("%s is corrupt (%s); delete it to resume without the earlier "
+                            "curves" % (path, exc))
+    print("restored %s (%s %d)" % (latest, key, done), flush=True)
+    return done, history
+
+
+def save_with_history(saver, sess, checkpoint_dir, step, history, finite_op, fix,
+                      prefix="model.ckpt"):
+    """``history.json`` first, then the checkpoint of ``step`` (a kill between the two loses
+    no logged entry: the restore drops what came after its checkpoint); never weights that
+    are not finite (exit 2 with ``fix``)."""
+    _check_weights_finite(sess, finite_op, step, fix)
+    _make_folder(checkpoint_dir)
+    write_json(os.path.join(checkpoint_dir, HISTORY), history)
+    return _write(saver, sess, checkpoint_dir, step, prefix)
 
 
 class FiniteWeightsListener(tf.train.CheckpointSaverListener):

@@ -1,63 +1,23 @@
-"""A feed_dict training loop's checkpoints with their history (not the book's code).
+"""The feed-dict training loop of the apps (the captcha, the Chinese characters): not the book's.
 
-The apps' train scripts keep, beside each checkpoint, ``history.json``: the
-logged steps, so that ``--restore`` continues the curves too.  The checkpoint
-work itself is :mod:`tfcourse.checkpoints` (corrupt or unfitting checkpoints,
-``--restore_from``, NaN stops, weights and optimizer slots checked finite
-before every save); this module only adds the history:
-
-* :func:`restore_or_initialize` -- ``(start_step, history)``: from the latest
-  intact checkpoint when ``restore``, else fresh;
-* :func:`check_loss` -- a NaN or infinite loss stops training with the step and
-  the flag to change;
-* :func:`save` -- ``history.json`` first, then the checkpoint (a kill between the
-  two loses nothing), never weights that are not finite;
-* :func:`fit` -- the apps' feed-dict loop itself, with all of the above.
+:func:`fit` draws shuffled batches, runs the train step, logs the mean loss and the
+validation figures to the history, TensorBoard and progress lines, stops on a NaN loss,
+and checkpoints with the history (``tfcourse.checkpoints.restore_with_history`` and
+``save_with_history``: ``--restore`` continues the curves too; weights and optimizer slots
+are checked finite before every save).
 """
-import json
-import os
-
 import numpy as np
 
 from tfcourse import checkpoints, cli
 from tfcourse.compat import tf
 
-HISTORY = "history.json"
+#: what to change when the loss or the weights stop being finite
+FIX = "lower --learning_rate and train again"
 
 
 def all_finite_op():
     """One boolean op: every float variable (weights and optimizer slots) is finite."""
     return checkpoints.weights_finite(name="all_finite")
-
-
-def restore_or_initialize(sess, saver, checkpoint_dir, restore, global_step, restore_from=""):
-    """``(start_step, history)``: from the latest checkpoint when ``restore``, else fresh."""
-    latest = checkpoints.restore_or_init(saver, sess, checkpoint_dir, restore, restore_from)
-    if latest is None:
-        return 0, []
-    history = []
-    path = os.path.join(checkpoint_dir, HISTORY)
-    if os.path.exists(path):
-        with open(path) as f:
-            history = json.load(f)
-    step = int(sess.run(global_step))
-    print("restored %s (step %d)" % (latest, step), flush=True)
-    return step, [h for h in history if h["step"] <= step]
-
-
-def check_loss(loss, step, flag="--learning_rate"):
-    checkpoints.check_finite(loss, step, "lower %s and train again (the non-finite weights "
-                                         "were not saved)" % flag)
-
-
-def save(sess, saver, checkpoint_dir, step, history, finite_op):
-    """``history.json``, then checkpoint ``model.ckpt-STEP``, unless a weight is NaN/inf."""
-    if not sess.run(finite_op):
-        raise cli.UserError("weights became non-finite by step %d; lower --learning_rate and "
-                            "train again (they were not saved)" % step)
-    os.makedirs(checkpoint_dir, exist_ok=True)
-    cli.write_json(os.path.join(checkpoint_dir, HISTORY), history)
-    checkpoints.save(saver, sess, checkpoint_dir, step, finite_op, "lower --learning_rate")
 
 
 def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment=None):
@@ -75,8 +35,10 @@ def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment
     """
     rng = np.random.RandomState(args.seed)
     augment_rng = np.random.RandomState([args.seed, 1])
-    start, history = restore_or_initialize(sess, saver, args.checkpoint_dir, args.restore,
-                                           model["global_step"])
+    start, history = checkpoints.restore_with_history(
+        saver, sess, args.checkpoint_dir, args.restore, getattr(args, "restore_from", ""),
+        counter=model["global_step"])
+    history = history or []
     writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
     progress = cli.Progress(args.steps, unit="steps", initial=start)
     order, cursor, window = rng.permutation(len(x_train)), 0, []
@@ -96,7 +58,7 @@ def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment
             writer.add_summary(summary, step)
         else:
             _, loss = sess.run([model["train_op"], model["loss"]], feed)
-        check_loss(float(loss), step)
+        checkpoints.check_finite(loss, step, FIX + " (the non-finite weights were not saved)")
         window.append(float(loss))
         if step % args.log_every == 0 or step == args.steps:
             entry = {"step": step, "loss": float(np.mean(window)),
@@ -111,9 +73,10 @@ def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment
             history.append(entry)
             progress.update(step, **{k: v for k, v in entry.items() if k != "step"})
         if step % args.save_every == 0 or step == args.steps:
-            save(sess, saver, args.checkpoint_dir, step, history, finite_op)
+            checkpoints.save_with_history(saver, sess, args.checkpoint_dir, step, history,
+                                          finite_op, FIX)
     writer.close()
     return history, max(0, args.steps - start), progress.elapsed()
 
 
-__all__ = ["restore_or_initialize", "check_loss", "save", "all_finite_op", "fit"]
+__all__ = ["all_finite_op", "fit"]

@@ -1,30 +1,30 @@
-"""The train loop shared by the image-classification train scripts: plumbing, not the model.
+"""The plumbing of the image-classification train scripts: functions they call, not their main.
 
 ``mnist_cnn/lenet5.py``, ``alexnet/train.py``, ``vggnet/train.py``,
-``googlenet/train.py`` and ``resnet/train.py`` each write out their network
-(``inference(images, num_classes, is_training, width)`` with slim and
-``arg_scope``), its loss, learning-rate schedule and optimizer, and build the
-graph in their ``main`` as in the book.  What is the same in all of them
-lives here, once:
+``googlenet/train.py`` and ``resnet/train.py`` each write out, in their own
+``main()``, what the book shows: the placeholders, ``inference()``, the loss,
+the learning-rate schedule and the optimizer, ``tf.Session`` and the training
+loop with its ``sess.run(train_op, feed_dict=...)``, the evaluation.  What is
+not the book's and is the same in all five lives here, as functions they call:
 
-* the flags (:func:`add_flags`, :func:`parse_args`): ``--dataset``
+* the flags (:func:`parser`, :func:`parse_args`): ``--dataset``
   mnist|mnist5k|fashion_mnist|cifar10|flowers17 through
   :mod:`tfcourse.image_data`, ``--steps``/``--epochs``, ``--width``,
   ``--checkpoint_dir``/``--restore``, ``--json``/``--plot``, ``--weights`` ...;
-* the TensorBoard summaries (:func:`add_summaries`): scalars for loss,
-  accuracy and learning rate, a histogram of every weight, a few input images;
-  the graph goes in with the ``FileWriter``;
-* :func:`fit`: restore or initialise, train with progress lines (a NaN/inf loss
-  stops with exit 2 and is not checkpointed), checkpoints, evaluation on the test
-  set, the weights export (.npz and a text summary of the shapes, like the
-  course's ``weights.txt``), the JSON record and the accuracy/loss curves.
-
-The ``net`` dictionary :func:`fit` takes holds the graph's tensors: ``images``,
-``labels``, ``is_training`` (placeholders), ``loss`` (the cross-entropy),
-``accuracy``, ``learning_rate``, ``global_step``, ``train_op`` and ``summary``.
+  :func:`load_data` loads the set and turns ``--epochs`` into steps;
+* the graph's helpers: :func:`to_unit` (uint8 images to [0, 1]),
+  :func:`compute_dtype` (``--dtype`` float16/bfloat16 with float32 master weights),
+  :func:`step_schedule` (tenfold learning-rate drops), :func:`optimizer` (float16 loss
+  scaling), :func:`add_summaries` (TensorBoard scalars, weight histograms, input images),
+  :func:`evaluate` (a whole set in batches);
+* :class:`Run`: restore or initialise (checkpoint and curves, through
+  :func:`tfcourse.checkpoints.restore_with_history`), the batches, when to log, test and
+  save, progress lines, TensorBoard events, the NaN stop, and at the end the last
+  checkpoint, the weights export (.npz and a text summary, like the course's
+  ``weights.txt`` of the PKU lecture), the JSON record and the accuracy/loss curves.
 """
 import argparse
-import json
+import contextlib
 import math
 import os
 import sys
@@ -32,15 +32,24 @@ import sys
 import numpy as np
 
 from tfcourse import checkpoints, cli, default_data_dir, image_data, precision
-from tfcourse.compat import tf, gpu_names, session_config
+from tfcourse.compat import tf, gpu_names
 
-__all__ = ["add_flags", "parse_args", "lr_drops", "lr_drop_steps", "step_schedule", "set_steps",
-           "scaled", "build_parser", "add_summaries",
-           "fit", "evaluate", "export_weights", "plot_curves"]
+__all__ = ["parser", "add_flags", "parse_args", "lr_drops", "lr_drop_steps", "step_schedule",
+           "set_steps", "scaled", "add_summaries", "load_data", "to_unit", "compute_dtype",
+           "optimizer", "evaluate", "Run", "export_weights", "plot_curves"]
 
 
-def add_flags(parser, name, dataset="mnist", steps=2000, batch_size=64, learning_rate=0.01,
-              weight_decay=5e-4, width=1.0, image_size=64):
+def parser(doc, name, **defaults):
+    """An ArgumentParser with every train script's flags (:func:`add_flags`; ``defaults`` are
+    the script's), described by the first paragraph of the script's docstring ``doc``."""
+    result = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_flags(result, name, **defaults)
+    return result
+
+
+def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning_rate=1e-3,
+              weight_decay=1e-4, width=1.0, image_size=64):
     """The flags of every train script; ``name`` is the run folder under runs/.
 
     The keyword arguments are the script's defaults.
@@ -132,7 +141,7 @@ def parse_args(parser, argv, name):
         cli.check_positive("--epochs", args.epochs)
     if args.weight_decay < 0 or args.eval_every < 0:
         raise cli.UserError("--weight_decay and --eval_every must not be negative")
-    check_width(args.width, "the course's")
+    check_width(args.width, "the PKU lecture's")
     args.data_dir = args.data_dir or default_data_dir(args.dataset)
     out_dir = args.checkpoint_dir or cli.run_dir(name, args.dataset)  # '' keeps no checkpoints
     if args.checkpoint_dir is None:
@@ -184,136 +193,182 @@ def add_summaries(images, loss, accuracy, learning_rate, max_images=3):
     return tf.summary.merge_all()
 
 
-# ---------------------------------------------------------------- training
-def _restore_or_initialize(sess, saver, args, history_path):
-    """Global step and history to continue from: 0 and empty unless --restore (the
-    checkpoint itself through tfcourse.checkpoints: corrupt files, --restore_from)."""
-    latest = checkpoints.restore_or_init(
-        saver, sess, args.checkpoint_dir, args.restore, getattr(args, "restore_from", ""),
-        what="this model (use the same --width and --dataset)")
-    if latest is None:
-        return 0, {"train": [], "test": []}
-    start = int(sess.run(tf.train.get_global_step()))
-    history = {"train": [], "test": []}
-    if os.path.exists(history_path):
-        with open(history_path) as f:
-            history = json.load(f)
-    for key in history:  # drop what was logged after the checkpoint
-        history[key] = [h for h in history[key] if h["step"] <= start]
-    print("restored %s (step %d)" % (latest, start), flush=True)
-    return start, history
+# ---------------------------------------------------------------- the graph's plumbing
+def load_data(args):
+    """The --dataset (``tfcourse.image_data``), with --epochs turned into --steps; prints what
+    it loaded."""
+    data = image_data.load(args.dataset, args.data_dir, image_size=args.image_size)
+    set_steps(args, data)
+    print('data: %d train, %d test images %s from %s; %d steps of %d (%.1f epochs)'
+          % (len(data.train_images), len(data.test_images), data.image_shape, data.data_dir,
+             args.steps, args.batch_size, args.steps * args.batch_size / len(data.train_images)))
+    return data
 
 
-def evaluate(sess, net, images, labels, batch_size=500):
-    """(mean cross-entropy, accuracy) over a whole set, batch norm and dropout in test mode."""
-    total_loss = correct = 0.0
-    for start in range(0, len(images), batch_size):
-        feed = {net["images"]: images[start:start + batch_size],
-                net["labels"]: labels[start:start + batch_size], net["is_training"]: False}
-        loss, acc = sess.run([net["loss"], net["accuracy"]], feed_dict=feed)
-        n = len(feed[net["labels"]])
-        total_loss += loss * n
-        correct += acc * n
-    return total_loss / len(images), correct / len(images)
+def to_unit(images, dtype_name):
+    """uint8 images scaled to [0, 1], in the compute dtype (--dtype)."""
+    return tf.cast(tf.cast(images, tf.float32) / 255.0, precision.DTYPES[dtype_name])
 
 
-def _add_scalars(writer, step, **values):
-    writer.add_summary(tf.Summary(value=[tf.Summary.Value(tag=k.replace("_", "/", 1),
-                                                          simple_value=float(v))
-                                         for k, v in values.items()]), step)
+@contextlib.contextmanager
+def compute_dtype(dtype_name):
+    """--dtype float16/bfloat16 for the layers built inside: float32 master weights read
+    through a cast (``tfcourse/precision.py``), and Conv2D's gradient in float32 where a
+    16-bit one would be slow.  float32: nothing changes."""
+    with tf.variable_scope(tf.get_variable_scope(), custom_getter=precision.compute_dtype_getter(
+            precision.DTYPES[dtype_name])), precision.train_backward(dtype_name):
+        yield
 
 
-def fit(sess, net, data, args, name, target=None):
-    """Train ``net`` on ``data`` for args.steps steps, evaluate, export; returns the record."""
-    saver = tf.train.Saver(max_to_keep=3)
-    finite = checkpoints.weights_finite()
-    fix = "lower --learning_rate (now %g) and train again" % args.learning_rate
-    history_path = os.path.join(args.checkpoint_dir, "history.json")
-    start, history = _restore_or_initialize(sess, saver, args, history_path)
-    writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
-    batches = image_data.Batches(data, args.batch_size, augment=args.augment,
-                                 seed=args.seed + start, pad=args.crop_pad)
-    eval_every = args.eval_every or max(1, args.steps // 10)
-    progress = cli.Progress(total=args.steps, unit="steps", initial=start)
-    fetches = [net["train_op"], net["loss"], net["accuracy"], net["learning_rate"]]
+def optimizer(opt, args):
+    """``opt`` with float16 loss scaling (--dtype float16 --loss_scale), else ``opt`` itself."""
+    return precision.loss_scaled(opt, args)
 
-    def save(step):  # the history first: a kill between the two loses no logged step
-        os.makedirs(args.checkpoint_dir, exist_ok=True)
-        cli.write_json(history_path, history)
-        checkpoints.save(saver, sess, args.checkpoint_dir, step, finite, fix)
 
-    def test(step):
-        test_loss, test_accuracy = evaluate(sess, net, data.test_images, data.test_labels)
-        history["test"].append({"step": step, "loss": test_loss, "accuracy": test_accuracy})
-        _add_scalars(writer, step, test_loss=test_loss, test_accuracy=test_accuracy)
-        print("step %d: test accuracy %.4f, test loss %.4f" % (step, test_accuracy, test_loss),
+def evaluate(sess, fetches, feeds, batch_size=500):
+    """The mean of each scalar in ``fetches`` over a whole set, fed in batches.
+
+    ``feeds``: {placeholder: whole array}; the placeholders left out keep their defaults
+    (``is_training`` is False: batch norm's moving averages, no dropout)."""
+    total = len(next(iter(feeds.values())))
+    sums = np.zeros(len(fetches))
+    for start in range(0, total, batch_size):
+        feed = {ph: values[start:start + batch_size] for ph, values in feeds.items()}
+        n = len(next(iter(feed.values())))
+        sums += np.array(sess.run(fetches, feed_dict=feed), dtype=np.float64) * n
+    return list(sums / total)
+
+
+# ---------------------------------------------------------------- the run's plumbing
+class Run:
+    """What a training loop needs besides ``sess.run(train_op)``, for one run of a train script.
+
+    Restores the checkpoint and the curves (``--restore``) or initialises the variables;
+    yields the step numbers and the (optionally augmented) training batches; writes the
+    TensorBoard events, the progress lines, the history; says when to log, test and save
+    (``--log_every``, ``--eval_every``, ``--save_every``); stops on a NaN/inf loss before
+    anything is saved; :meth:`finish` saves the last checkpoint, exports the weights and
+    writes the JSON record and the curves.
+    """
+
+    def __init__(self, sess, args, name, data, target=None):
+        self.sess, self.args, self.name, self.data, self.target = sess, args, name, data, target
+        self.saver = tf.train.Saver(max_to_keep=3)
+        self.finite = checkpoints.weights_finite()
+        self.fix = "lower --learning_rate (now %g) and train again" % args.learning_rate
+        self.start, history = checkpoints.restore_with_history(
+            self.saver, sess, args.checkpoint_dir, args.restore, args.restore_from,
+            counter=tf.train.get_global_step(),
+            what="this model (use the same --width and --dataset)")
+        self.history = history or {"train": [], "test": []}
+        self.writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
+        self.batches = image_data.Batches(data, args.batch_size, augment=args.augment,
+                                          seed=args.seed + self.start, pad=args.crop_pad)
+        self.eval_every = args.eval_every or max(1, args.steps // 10)
+        self.progress = cli.Progress(total=args.steps, unit="steps", initial=self.start)
+
+    def steps(self):
+        """``(step, (images, labels))`` for every step still to run, counted from 1."""
+        for step in range(self.start + 1, self.args.steps + 1):
+            yield step, self.batches.next()
+
+    def logging(self, step):
+        """Whether to fetch the summaries and log this step (every --log_every, first, last)."""
+        return (step % self.args.log_every == 0 or step == self.start + 1
+                or step == self.args.steps)
+
+    def log(self, step, summary, **values):
+        """Write the step's summaries, its values (loss, accuracy, learning rate) to the
+        history and a progress line."""
+        self.writer.add_summary(summary, step)
+        values = {k: float(v) for k, v in values.items()}
+        self.history["train"].append(dict(step=step, **values))
+        self.progress.update(step, **{"lr" if k == "learning_rate" else k: v
+                                      for k, v in values.items()})
+
+    def check_finite(self, step, loss):
+        """Stop (exit 2) on a NaN or infinite loss; nothing of it is saved."""
+        if not np.isfinite(loss):
+            self.writer.close()
+            checkpoints.check_finite(loss, step, self.fix)
+
+    def testing(self, step):
+        """Whether to evaluate the test set after this step (every --eval_every; the last
+        step is tested by :meth:`finish`)."""
+        return step % self.eval_every == 0 and step != self.args.steps
+
+    def test(self, step, loss, accuracy):
+        """Record a test-set evaluation: history, TensorBoard (test/loss, test/accuracy)."""
+        self.history["test"].append({"step": step, "loss": loss, "accuracy": accuracy})
+        self.writer.add_summary(tf.Summary(value=[
+            tf.Summary.Value(tag="test/loss", simple_value=float(loss)),
+            tf.Summary.Value(tag="test/accuracy", simple_value=float(accuracy))]), step)
+        print("step %d: test accuracy %.4f, test loss %.4f" % (step, accuracy, loss),
               flush=True)
 
-    for step in range(start + 1, args.steps + 1):
-        batch_images, batch_labels = batches.next()
-        feed = {net["images"]: batch_images, net["labels"]: batch_labels,
-                net["is_training"]: True}
-        logging = step % args.log_every == 0 or step == start + 1 or step == args.steps
-        if logging:
-            _, loss, acc, lr, summary = sess.run(fetches + [net["summary"]], feed_dict=feed)
-        else:
-            _, loss, acc, lr = sess.run(fetches, feed_dict=feed)
-        if not np.isfinite(loss):
-            writer.close()
-            checkpoints.check_finite(loss, step, fix)
-        if logging:
-            writer.add_summary(summary, step)
-            history["train"].append({"step": step, "loss": float(loss), "accuracy": float(acc),
-                                     "learning_rate": float(lr)})
-            progress.update(step, loss=float(loss), accuracy=float(acc), lr=float(lr))
-        if step % eval_every == 0 and step != args.steps:
-            test(step)
-        if step % args.save_every == 0 and step != args.steps:
-            save(step)
-    train_seconds = progress.elapsed()
-    steps_done = max(0, args.steps - start)
-    if not history["test"] or history["test"][-1]["step"] != max(start, args.steps):
-        test(max(start, args.steps))
-    if steps_done:
-        save(args.steps)
-    writer.close()
-    if args.weights:
-        cli.wrote(export_weights(sess, args.weights))
-    final = history["test"][-1]
-    record = {
-        "model": name, "dataset": data.name, "data_dir": data.data_dir,
-        "image_shape": list(data.image_shape), "train_examples": len(data.train_images),
-        "test_examples": len(data.test_images), "width": args.width,
-        "steps": max(start, args.steps), "steps_this_run": steps_done,
-        "epochs": round(max(start, args.steps) * args.batch_size / len(data.train_images), 2),
-        "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "lr_drop_steps": lr_drop_steps(args.steps, args.lr_drops),
-        "weight_decay": args.weight_decay, "augment": args.augment,
-        "crop_pad": batches.pad if args.augment else 0, "seed": args.seed,
-        "parameters": int(sum(np.prod(v.get_shape().as_list()) for v in tf.trainable_variables())),
-        "test_accuracy": final["accuracy"], "test_loss": final["loss"],
-        "target_test_accuracy": target,
-        "train_seconds_this_run": round(train_seconds, 1),
-        "steps_per_second": round(steps_done / train_seconds, 2) if steps_done else None,
-        "device": (gpu_names() or ["CPU"])[0], "tf_version": tf.__version__,
-        "dtype": args.dtype,
-        "float32_ops": precision.slow_backward_ops(args.dtype, bool(gpu_names())),
-        "loss_scale": args.loss_scale if args.dtype == "float16" else None,
-        "command": " ".join(["python"] + sys.argv),
-        "checkpoint_dir": cli.kept_folder(args.checkpoint_dir),
-        "history": history,
-    }
-    if args.json:
-        cli.wrote(cli.write_json(args.json, record))
-    if args.plot:
-        cli.wrote(plot_curves(record, args.plot))
-    return record
+    def save(self, step, force=False):
+        """A checkpoint (history.json first) every --save_every steps, or now (``force``)."""
+        if force or (step % self.args.save_every == 0 and step != self.args.steps):
+            checkpoints.save_with_history(self.saver, self.sess, self.args.checkpoint_dir,
+                                          step, self.history, self.finite, self.fix)
+
+    def finish(self, test):
+        """After the loop: the last test (``test()`` -> (loss, accuracy)) unless the last step
+        was tested, the last checkpoint, the weights export, the JSON record and the curves;
+        returns the record."""
+        args = self.args
+        train_seconds = self.progress.elapsed()
+        last = max(self.start, args.steps)
+        steps_done = max(0, args.steps - self.start)
+        if not self.history["test"] or self.history["test"][-1]["step"] != last:
+            self.test(last, *test())
+        if steps_done:
+            self.save(args.steps, force=True)
+        self.writer.close()
+        if args.weights:
+            cli.wrote(export_weights(self.sess, args.weights))
+        record = self.record(last, steps_done, train_seconds)
+        if args.json:
+            cli.wrote(cli.write_json(args.json, record))
+        if args.plot:
+            cli.wrote(plot_curves(record, args.plot))
+        print("test accuracy %.4f" % record["test_accuracy"])
+        return record
+
+    def record(self, last, steps_done, train_seconds):
+        """The JSON record of the run."""
+        args, data = self.args, self.data
+        final = self.history["test"][-1]
+        return {
+            "model": self.name, "dataset": data.name, "data_dir": data.data_dir,
+            "image_shape": list(data.image_shape), "train_examples": len(data.train_images),
+            "test_examples": len(data.test_images), "width": args.width,
+            "steps": last, "steps_this_run": steps_done,
+            "epochs": round(last * args.batch_size / len(data.train_images), 2),
+            "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+            "lr_drop_steps": lr_drop_steps(args.steps, args.lr_drops),
+            "weight_decay": args.weight_decay, "augment": args.augment,
+            "crop_pad": self.batches.pad if args.augment else 0, "seed": args.seed,
+            "parameters": int(sum(np.prod(v.get_shape().as_list())
+                                  for v in tf.trainable_variables())),
+            "test_accuracy": final["accuracy"], "test_loss": final["loss"],
+            "target_test_accuracy": self.target,
+            "train_seconds_this_run": round(train_seconds, 1),
+            "steps_per_second": round(steps_done / train_seconds, 2) if steps_done else None,
+            "device": (gpu_names() or ["CPU"])[0], "tf_version": tf.__version__,
+            "dtype": args.dtype,
+            "float32_ops": precision.slow_backward_ops(args.dtype, bool(gpu_names())),
+            "loss_scale": args.loss_scale if args.dtype == "float16" else None,
+            "command": " ".join(["python"] + sys.argv),
+            "checkpoint_dir": cli.kept_folder(args.checkpoint_dir),
+            "history": self.history,
+        }
 
 
 # ---------------------------------------------------------------- outputs
 def export_weights(sess, path):
     """The model's weights (trainable, and the batch-norm moving averages) as .npz at ``path``,
-    and their names and shapes in the .txt beside it (like the course's weights.txt)."""
+    and their names and shapes in the .txt beside it (like the PKU lecture's weights.txt, which also holds the values)."""
     variables = [v for v in tf.global_variables()
                  if v in tf.trainable_variables() or "moving_" in v.op.name]
     values = sess.run(variables)
@@ -355,62 +410,3 @@ def plot_curves(record, path):
         record["model"], record["dataset"], record["width"], record["steps"], record["epochs"]))
     fig.tight_layout()
     return cli.save_figure(fig, path)
-
-
-def build_parser(doc):
-    """An ArgumentParser whose description is the first paragraph of the script's docstring."""
-    return argparse.ArgumentParser(description=doc.split("\n\n")[0],
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-# ---------------------------------------------------------------- the model and main
-def build_model(network, image_shape, args):
-    """Placeholders, ``network(x, is_training)`` -> logits on images scaled to [0, 1], the
-    loss, accuracy, learning-rate schedule and Adam step of every model-folder train script."""
-    images = tf.placeholder(tf.uint8, [None] + list(image_shape), name='images')
-    labels = tf.placeholder(tf.int64, [None], name='labels')
-    is_training = tf.placeholder_with_default(False, [], name='is_training')
-    dtype = precision.DTYPES[args.dtype]
-    x = tf.cast(tf.cast(images, tf.float32) / 255.0, dtype)
-    # --dtype float16/bfloat16: float32 master weights, read through a cast (tfcourse/precision)
-    with tf.variable_scope(tf.get_variable_scope(),
-                           custom_getter=precision.compute_dtype_getter(dtype)), \
-            precision.train_backward(args.dtype):  # Conv2D's gradient in float32 where it must
-        logits = tf.cast(network(x, is_training), tf.float32)
-
-    with tf.name_scope('loss'):
-        cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-        loss = cross_entropy + tf.cast(tf.losses.get_regularization_loss(), tf.float32)
-    with tf.name_scope('accuracy'):
-        correct_prediction = tf.equal(tf.argmax(logits, 1), labels)
-        accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
-
-    global_step = tf.train.get_or_create_global_step()
-    # the learning rate falls tenfold at each of --lr_drops (default: after a third and
-    # after two thirds of the steps)
-    learning_rate = step_schedule(global_step, args.learning_rate, args.steps, args.lr_drops)
-    optimizer = precision.loss_scaled(tf.train.AdamOptimizer(learning_rate), args)
-    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):  # batch norm
-        train_op = optimizer.minimize(loss, global_step=global_step)
-    summary = add_summaries(images, cross_entropy, accuracy, learning_rate)
-    return dict(images=images, labels=labels, is_training=is_training, logits=logits,
-                loss=cross_entropy, accuracy=accuracy, learning_rate=learning_rate,
-                global_step=global_step, train_op=train_op, summary=summary)
-
-
-def main(name, parse_args, build_model, targets, argv=None):
-    """A train script's main(): load the data, build its model, fit() it, report."""
-    args = parse_args(argv)
-    data = image_data.load(args.dataset, args.data_dir, image_size=args.image_size)
-    set_steps(args, data)
-    print('data: %d train, %d test images %s from %s; %d steps of %d (%.1f epochs)'
-          % (len(data.train_images), len(data.test_images), data.image_shape, data.data_dir,
-             args.steps, args.batch_size, args.steps * args.batch_size / len(data.train_images)))
-
-    tf.reset_default_graph()
-    tf.set_random_seed(args.seed)
-    net = build_model(data.image_shape, data.num_classes, args)
-    with tf.Session(config=session_config()) as sess:
-        result = fit(sess, net, data, args, name, target=targets.get(args.dataset))
-    print('test accuracy %.4f' % result['test_accuracy'])
-    return 0

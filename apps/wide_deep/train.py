@@ -26,7 +26,6 @@ lookups, matmuls and the optimizers.
 """
 import argparse
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -245,18 +244,13 @@ def train_one(name, args, train, test):
     total = steps_per_epoch * args.epochs
     flag = {"wide": "--wide_learning_rate", "deep": "--deep_learning_rate",
             "wide_deep": "--wide_learning_rate or --deep_learning_rate"}[name]
-    history_path = os.path.join(logdir, "history.json")
+    finite = checkpoints.weights_finite()
     rng = np.random.RandomState(args.seed)
 
     with tf.Session(config=session_config()) as sess:
-        restored = checkpoints.restore_or_init(saver, sess, logdir, args.restore)
-        step = int(sess.run(model["global_step"]))
-        history = []
-        if restored:
-            print("%s: restored %s (step %d)" % (name, restored, step))
-            if os.path.exists(history_path):
-                with open(history_path) as f:
-                    history = json.load(f)
+        step, history = checkpoints.restore_with_history(saver, sess, logdir, args.restore,
+                                                         counter=model["global_step"])
+        history = history or []
         os.makedirs(logdir, exist_ok=True)
         writer = tf.summary.FileWriter(os.path.join(logdir, "train"), sess.graph)
         test_writer = tf.summary.FileWriter(os.path.join(logdir, "test"))
@@ -301,8 +295,8 @@ def train_one(name, args, train, test):
             if (epoch + 1) % args.epochs_between_evals == 0 or step == total:
                 record(epoch + 1, float(np.mean(epoch_losses)))
                 epoch_losses = []
-                saver.save(sess, os.path.join(logdir, "model.ckpt"), global_step=step)
-                cli.write_json(history_path, history)
+                checkpoints.save_with_history(saver, sess, logdir, step, history, finite,
+                                              "try a smaller " + flag)
         writer.close()
         test_writer.close()
         final = evaluate(sess, model, test)
