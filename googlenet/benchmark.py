@@ -1,4 +1,4 @@
-"""Inception-V3 forward / forward-backward timing benchmark (TensorFlow实战, chapter 6.3).
+"""Inception-V3 forward / forward-backward timing benchmark (report §2.5, after the book, ch. 6).
 
 The whole Inception-V3 network (with the auxiliary classifier) is written out
 below with tf_slim, as in the book: the stem convolutions, the three groups
@@ -17,7 +17,7 @@ import time
 from datetime import datetime
 
 from tfcourse.compat import tf, slim
-from tfcourse import benchmark
+from tfcourse import benchmark, cli
 
 
 def print_activations(t):
@@ -389,23 +389,58 @@ def inception_v3(inputs, num_classes=1000, is_training=True, dropout_keep_prob=0
 
 
 def inference(images, is_training, data_format='NHWC'):
-    """Inception-V3 in the book's arg_scope; prints every layer; returns (logits, aux_logits)."""
+    """Inception-V3 in the book's arg_scope; returns (logits, aux_logits).
+
+    ``is_training`` (a Python bool) switches batch norm and dropout; in inference mode it
+    prints every layer."""
     with slim.arg_scope(inception_v3_arg_scope()):
         with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d, slim.batch_norm],
                             data_format=data_format):
             logits, end_points = inception_v3(images, is_training=is_training,
                                               data_format=data_format)
-    for name in end_points:
-        print_activations(end_points[name])
+    if not is_training:
+        for name in end_points:
+            print_activations(end_points[name])
     return logits, end_points['AuxLogits']
 
 
-MODEL = benchmark.Model(
-    name='Inception-V3', image_size=299,
-    # batch norm and dropout in inference mode forward, in training mode forward-backward
-    build=lambda images, args, is_training: list(
-        inference(images, is_training, args.data_format)),  # logits, aux logits
-    feeds={'is_training': (tf.bool, False, True)}, float32_ops=(), add_flags=None)
+def run_benchmark(argv=None):
+    """Time Inception-V3's forward pass (batch norm and dropout in inference mode, as the book
+    times it) and forward-backward pass (in training mode) on random images;
+    tfcourse/benchmark.py supplies the flags, the towers (--num_gpus), the compute dtype
+    (--dtype), the efficiency figures and the JSON record."""
+    bench = benchmark.Benchmark(__doc__, 'Inception-V3', 299, argv)
+    args = bench.args
+    with tf.Graph().as_default():
+        towers = []
+        for images in bench.tower_images():  # a batch of random 299x299 images per device
+            logits, _ = inference(images, False, args.data_format)
+            # the same network (its variables reused) in training mode, for the backward pass
+            with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+                train_logits, aux_logits = inference(images, True, args.data_format)
+            # Add a simple objective so we can calculate the backward pass.
+            objective = (tf.nn.l2_loss(tf.cast(train_logits, tf.float32))
+                         + tf.nn.l2_loss(tf.cast(aux_logits, tf.float32)))
+            # Compute the gradient with respect to all the parameters.
+            parameters = tf.trainable_variables()
+            grad = tf.gradients(objective, parameters)
+            towers.append((logits, objective, list(zip(grad, parameters))))
+        net = bench.assemble(towers)
+
+        with bench.session(net) as sess:
+            # Run the forward benchmark.
+            forward = time_tensorflow_run(sess, net.forward, 'Forward', args.num_batches,
+                                          net.images_per_batch, None, args.num_warmup)
+            backward = None
+            if not args.forward_only:
+                # Run the backward benchmark.
+                backward = time_tensorflow_run(sess, net.backward, 'Forward-backward',
+                                               args.num_batches, net.images_per_batch, None,
+                                               args.num_warmup)
+            one_tower = bench.one_tower(sess, net, time_tensorflow_run)
+    bench.record(net, forward, backward, one_tower)
+    return 0
+
 
 if __name__ == '__main__':
-    benchmark.main(MODEL, time_tensorflow_run)
+    cli.run(run_benchmark)

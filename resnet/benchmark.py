@@ -1,4 +1,4 @@
-"""ResNet-V2 forward / forward-backward timing benchmark (TensorFlow实战, chapter 6.4).
+"""ResNet-V2 forward / forward-backward timing benchmark (report §2.6, after the book, ch. 6).
 
 ResNet-V2 (pre-activation bottleneck units: batch norm and ReLU before each
 convolution) is written out below with tf_slim, as in the book: the Block
@@ -20,7 +20,7 @@ import time
 from datetime import datetime
 
 from tfcourse.compat import tf, slim
-from tfcourse import benchmark
+from tfcourse import benchmark, cli
 
 
 def print_activations(t):
@@ -92,8 +92,8 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, scope=None, data_forma
 
 
 @slim.add_arg_scope
-def stack_blocks_dense(net, blocks, outputs_collections=None):
-    """Stack the units of every block; prints each unit's output."""
+def stack_blocks_dense(net, blocks, outputs_collections=None, print_layers=True):
+    """Stack the units of every block; prints each unit's output (``print_layers``)."""
     for block in blocks:
         with tf.variable_scope(block.scope, 'block', [net]) as sc:
             for i, unit in enumerate(block.args):
@@ -102,7 +102,8 @@ def stack_blocks_dense(net, blocks, outputs_collections=None):
                     net = block.unit_fn(net, depth=unit_depth,
                                         depth_bottleneck=unit_depth_bottleneck,
                                         stride=unit_stride)
-                    print_activations(net)
+                    if print_layers:
+                        print_activations(net)
             net = slim.utils.collect_named_outputs(outputs_collections, sc.name, net)
     return net
 
@@ -152,8 +153,9 @@ def bottleneck(inputs, depth, depth_bottleneck, stride, outputs_collections=None
 
 
 def resnet_v2(inputs, blocks, num_classes=None, global_pool=True, include_root_block=True,
-              reuse=None, scope=None, data_format='NHWC'):
-    """The ResNet-V2 network from ``blocks``; returns (net, end_points)."""
+              reuse=None, scope=None, data_format='NHWC', print_layers=True):
+    """The ResNet-V2 network from ``blocks``; returns (net, end_points); prints every layer's
+    output (``print_layers``)."""
     with tf.variable_scope(scope, 'resnet_v2', [inputs], reuse=reuse) as sc:
         end_points_collection = sc.original_name_scope + '_end_points'
         with slim.arg_scope([slim.conv2d, bottleneck, stack_blocks_dense],
@@ -166,19 +168,23 @@ def resnet_v2(inputs, blocks, num_classes=None, global_pool=True, include_root_b
                 # conv1 is not pre-activated: the first unit's preact does it
                 with slim.arg_scope([slim.conv2d], activation_fn=None, normalizer_fn=None):
                     net = conv2d_same(net, 64, 7, stride=2, scope='conv1')
-                print_activations(net)
+                if print_layers:
+                    print_activations(net)
                 net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
-                print_activations(net)
-            net = stack_blocks_dense(net, blocks)
+                if print_layers:
+                    print_activations(net)
+            net = stack_blocks_dense(net, blocks, print_layers=print_layers)
             net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope='postnorm')
             if global_pool:
                 spatial_axes = [1, 2] if data_format == 'NHWC' else [2, 3]
                 net = tf.reduce_mean(net, spatial_axes, name='pool5', keepdims=True)
-                print_activations(net)
+                if print_layers:
+                    print_activations(net)
             if num_classes is not None:
                 net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
                                   normalizer_fn=None, scope='logits')
-                print_activations(net)
+                if print_layers:
+                    print_activations(net)
             end_points = slim.utils.convert_collection_to_dict(end_points_collection)
             if num_classes is not None:
                 end_points['predictions'] = slim.softmax(net, scope='predictions')
@@ -197,10 +203,14 @@ def resnet_v2_blocks(depth):
 
 
 def inference(images, is_training, depth=152, data_format='NHWC'):
-    """ResNet-V2-``depth``, 1000 classes, in the book's arg_scope; returns the logits [N, 1000]."""
+    """ResNet-V2-``depth``, 1000 classes, in the book's arg_scope; returns the logits [N, 1000].
+
+    ``is_training`` (a Python bool) switches batch norm; the layers are printed in inference
+    mode only (the benchmark builds the network twice)."""
     with slim.arg_scope(resnet_arg_scope(is_training=is_training)):
         net, end_points = resnet_v2(images, resnet_v2_blocks(depth), 1000,
-                                    scope='resnet_v2_%d' % depth, data_format=data_format)
+                                    scope='resnet_v2_%d' % depth, data_format=data_format,
+                                    print_layers=not is_training)
     spatial_axes = [1, 2] if data_format == 'NHWC' else [2, 3]
     return tf.squeeze(net, spatial_axes, name='logits')
 
@@ -210,12 +220,42 @@ def add_depth_flag(parser):
                         help='ResNet-V2 depth (default 152)')
 
 
-MODEL = benchmark.Model(
-    name='ResNet-V2-{depth}', image_size=224,
-    # batch norm in inference mode forward, in training mode forward-backward
-    build=lambda images, args, is_training: [
-        inference(images, is_training, args.depth, args.data_format)],  # logits
-    feeds={'is_training': (tf.bool, False, True)}, float32_ops=(), add_flags=add_depth_flag)
+def run_benchmark(argv=None):
+    """Time ResNet-V2's forward pass (batch norm and dropout in inference mode, as the book
+    times it) and forward-backward pass (in training mode) on random images;
+    tfcourse/benchmark.py supplies the flags, the towers (--num_gpus), the compute dtype
+    (--dtype), the efficiency figures and the JSON record."""
+    bench = benchmark.Benchmark(__doc__, 'ResNet-V2-{depth}', 224, argv, add_flags=add_depth_flag)
+    args = bench.args
+    with tf.Graph().as_default():
+        towers = []
+        for images in bench.tower_images():  # a batch of random 224x224 images per device
+            logits = inference(images, False, args.depth, args.data_format)
+            # the same network (its variables reused) in training mode, for the backward pass
+            with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+                train_logits = inference(images, True, args.depth, args.data_format)
+            # Add a simple objective so we can calculate the backward pass.
+            objective = tf.nn.l2_loss(tf.cast(train_logits, tf.float32))
+            # Compute the gradient with respect to all the parameters.
+            parameters = tf.trainable_variables()
+            grad = tf.gradients(objective, parameters)
+            towers.append((logits, objective, list(zip(grad, parameters))))
+        net = bench.assemble(towers)
+
+        with bench.session(net) as sess:
+            # Run the forward benchmark.
+            forward = time_tensorflow_run(sess, net.forward, 'Forward', args.num_batches,
+                                          net.images_per_batch, None, args.num_warmup)
+            backward = None
+            if not args.forward_only:
+                # Run the backward benchmark.
+                backward = time_tensorflow_run(sess, net.backward, 'Forward-backward',
+                                               args.num_batches, net.images_per_batch, None,
+                                               args.num_warmup)
+            one_tower = bench.one_tower(sess, net, time_tensorflow_run)
+    bench.record(net, forward, backward, one_tower)
+    return 0
+
 
 if __name__ == '__main__':
-    benchmark.main(MODEL, time_tensorflow_run)
+    cli.run(run_benchmark)

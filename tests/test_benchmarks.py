@@ -196,7 +196,8 @@ def test_resnet152_units_shapes_parameters_flops(load_script, capsys):
         logits = resnet.inference(tf.zeros([1, 224, 224, 3]), False, depth=152)
         assert logits.get_shape().as_list() == [1, 1000]
         assert benchmark.count_parameters(tf.trainable_variables()) == 60236904
-        assert benchmark.count_flops(tf.get_default_graph(), 1) == pytest.approx(21.81e9, rel=0.01)
+        flops = benchmark.count_flops(benchmark.forward_ops(logits), 1)
+        assert flops == pytest.approx(21.81e9, rel=0.01)
     out = capsys.readouterr().out
     assert units_per_block(out, 152) == {1: 3, 2: 8, 3: 36, 4: 3}
     assert shape_of(out, 'resnet_v2_152/conv1/BiasAdd') == [1, 112, 112, 64]
@@ -304,31 +305,32 @@ def test_unknown_resnet_depth_is_rejected(run_script):
 
 
 def _net(forward):
-    return benchmark.Net(forward, forward, None, None, forward, [], [], 1, None, None)
+    return benchmark.Net(forward, forward, None, None, forward, [], [], 1, None, None, 1)
 
 
-def test_kernel_errors_with_nchw_become_user_errors(load_script):
+def test_kernel_errors_with_nchw_become_user_errors(tmp_path):
     """A missing kernel under --data_format NCHW (CPU builds without oneDNN) is a UserError."""
     from tfcourse import cli
     from tfcourse.compat import tf
 
-    alexnet = load_script('alexnet/benchmark.py', 'alexnet_benchmark_errors')
-    args = types.SimpleNamespace(batch_size=1, num_batches=1, num_warmup=0, devices=['/cpu:0'],
-                                 device='cpu', forward_only=True, xla=False, dtype='float32',
-                                 data_format='NCHW', allow_cpu_fallback=False)
-    with tf.Graph().as_default():
-        failing = tf.debugging.check_numerics(tf.constant(float('nan')), 'no kernel')
-        with pytest.raises(cli.UserError, match='use --data_format NHWC'):
-            benchmark.run_benchmark(args, _net(failing), alexnet.time_tensorflow_run)
-        args.data_format = 'NHWC'
-        with pytest.raises(tf.errors.InvalidArgumentError):  # a real bug keeps its traceback
-            benchmark.run_benchmark(args, _net(failing), alexnet.time_tensorflow_run)
+    for data_format, error in (('NCHW', cli.UserError),
+                               ('NHWC', tf.errors.InvalidArgumentError)):  # a real bug: traceback
+        bench = benchmark.Benchmark('test', 'test', 8, [
+            '--device', 'cpu', '--forward_only', '--json', '', '--data_format', data_format])
+        with tf.Graph().as_default():
+            failing = tf.debugging.check_numerics(tf.constant(float('nan')), 'no kernel')
+            with pytest.raises(error) as info:
+                with bench.session(_net(failing)) as sess:
+                    sess.run(failing)
+        if error is cli.UserError:
+            assert 'use --data_format NHWC' in str(info.value)
 
 
-def test_out_of_memory_names_the_fix(load_script, capsys):
+def test_out_of_memory_names_the_fix(load_script, capsys, monkeypatch):
     """ResourceExhaustedError during the timing (GPU memory) -> one line, exit 2, naming the fix.
 
     It is handled in one place, tfcourse.cli.run, for every script."""
+    from tfcourse import cli
     from tfcourse.compat import tf
 
     alexnet = load_script('alexnet/benchmark.py', 'alexnet_benchmark_oom')
@@ -337,9 +339,10 @@ def test_out_of_memory_names_the_fix(load_script, capsys):
         raise tf.errors.ResourceExhaustedError(None, None, 'OOM when allocating tensor with '
                                                'shape[512,64,112,112]\nmore detail')
 
+    monkeypatch.setattr(alexnet, 'time_tensorflow_run', out_of_memory)
     with pytest.raises(SystemExit) as info:
-        benchmark.main(alexnet.MODEL, out_of_memory, [
-            '--device', 'cpu', '--batch_size', '1', '--forward_only', '--json', ''])
+        cli.run(alexnet.run_benchmark, ['--device', 'cpu', '--batch_size', '1', '--forward_only',
+                                        '--json', ''])
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert 'out of memory (OOM when allocating' in err and 'try a smaller --batch_size' in err

@@ -12,11 +12,15 @@ from tfcourse import benchmark, cli
 
 
 def parse(module, *argv):
-    parser = argparse.ArgumentParser()
-    benchmark.add_benchmark_flags(parser)
-    if module.MODEL.add_flags:
-        module.MODEL.add_flags(parser)
-    return benchmark.check_benchmark_flags(parser.parse_args(list(argv)))
+    """The checked flags of a benchmark script."""
+    return benchmark.Benchmark('test', 'test', 8, list(argv) + ['--json', ''],
+                               add_flags=getattr(module, 'add_depth_flag', None)).args
+
+
+def build(module, *argv):
+    """The Net a benchmark script's run_benchmark() builds (nothing runs); its graph is
+    net.loss.graph."""
+    return benchmark.build_only(module.run_benchmark, list(argv) + ['--json', ''])
 
 
 @pytest.fixture(scope='module')
@@ -30,9 +34,8 @@ def test_custom_getter_keeps_float32_variables_and_gradients(alexnet, capsys):
     from tfcourse.compat import tf
 
     for dtype in ('float16', 'bfloat16'):
-        with tf.Graph().as_default():
-            net = benchmark.build(alexnet.MODEL, parse(alexnet, '--device', 'cpu',
-                                                       '--batch_size', '1', '--dtype', dtype))
+        net = build(alexnet, '--device', 'cpu', '--batch_size', '1', '--dtype', dtype)
+        with net.loss.graph.as_default():
             assert len(net.parameters) == 10
             assert {v.dtype.base_dtype for v in net.parameters} == {tf.float32}
             assert {g.dtype.base_dtype for g, _ in net.grads_and_vars} == {tf.float32}
@@ -48,10 +51,8 @@ def _forward_outputs(module, dtype, values=None):
     """pool5 of a batch-2 run in ``dtype``; the weights and images of ``values`` if given."""
     from tfcourse.compat import tf, session_config
 
-    with tf.Graph().as_default():
-        tf.set_random_seed(3)
-        net = benchmark.build(module.MODEL, parse(module, '--device', 'cpu', '--batch_size', '2',
-                                                  '--dtype', dtype))
+    net = build(module, '--device', 'cpu', '--batch_size', '2', '--dtype', dtype, '--seed', '3')
+    with net.loss.graph.as_default():
         variables = tf.global_variables()
         with tf.Session(config=session_config()) as sess:
             sess.run(tf.global_variables_initializer())
@@ -102,15 +103,11 @@ def test_bfloat16_run_names_its_scheme(run_script, tmp_path):
 # ---------------------------------------------------------------- memory
 
 def test_memory_estimate_grows_with_the_batch(alexnet, capsys):
-    from tfcourse.compat import tf
-
     estimates = {}
     for batch in (1, 64):
-        with tf.Graph().as_default() as graph:
-            benchmark.build(alexnet.MODEL, parse(alexnet, '--device', 'cpu',
-                                                 '--batch_size', str(batch)))
-            estimates[batch] = (benchmark.estimate_memory(graph, True),
-                                benchmark.estimate_memory(graph, False))
+        graph = build(alexnet, '--device', 'cpu', '--batch_size', str(batch)).loss.graph
+        estimates[batch] = (benchmark.estimate_memory(graph, True),
+                            benchmark.estimate_memory(graph, False))
     weights = 2469696 * 4
     for forward, backward in estimates.values():
         assert weights < forward < backward
@@ -133,15 +130,17 @@ def test_oversized_batch_is_refused_before_allocating(run_script):
 def test_kernel_size_limits_become_one_line(alexnet):
     from tfcourse.compat import tf
 
-    args = parse(alexnet, '--device', 'cpu', '--batch_size', '1', '--forward_only',
-                 '--num_batches', '1', '--num_warmup', '0')
+    bench = benchmark.Benchmark('test', 'AlexNet', 224, [
+        '--device', 'cpu', '--batch_size', '1', '--forward_only', '--num_batches', '1',
+        '--num_warmup', '0', '--json', ''])
     with tf.Graph().as_default():
         failing = tf.raw_ops.Assert(condition=False, data=['argument to LRN too large'])
         with tf.control_dependencies([failing]):
             forward = tf.constant(1.0)
-        net = benchmark.Net(forward, forward, None, None, forward, [], [], 1, None, None)
+        net = benchmark.Net(forward, forward, None, None, forward, [], [], 1, None, None, 1)
         with pytest.raises(cli.UserError, match='too large for TensorFlow .*smaller --batch_size'):
-            benchmark.run_benchmark(args, net, alexnet.time_tensorflow_run)
+            with bench.session(net) as sess:
+                alexnet.time_tensorflow_run(sess, net.forward, 'Forward', 1, 1)
 
 
 # ---------------------------------------------------------------- placement
@@ -199,7 +198,7 @@ def _record(timings, load, after=None):
     args = argparse.Namespace(devices=['/cpu:0'], device='cpu', dtype='float32', batch_size=32,
                               num_batches=10, num_warmup=1, num_gpus=0, data_format='NHWC',
                               xla=False)
-    net = benchmark.Net(None, None, None, None, None, [], [], 1e9, None, None)
+    net = benchmark.Net(None, None, None, None, None, [], [], 1e9, None, None, 32)
     return benchmark.benchmark_record(args, 'Test', net, dict(timings, one_tower=None),
                                       {'load_average_before': load,
                                        'load_average_after': after or load})

@@ -36,8 +36,8 @@ def top_level_defs(path):
 
 CANONICAL_DEFS = top_level_defs(CANONICAL)
 BOOK_HELPERS = {'print_activations', 'time_tensorflow_run', 'conv_op', 'fc_op', 'mpool_op'}
-# The harness's public functions; 'main' and 'build' are names every script may use.
-HARNESS = {name for name in top_level_defs(SHARED) if not name.startswith('_')} - {'main', 'build'}
+# The harness's public functions: a script calls them, it never defines them again.
+HARNESS = {name for name in top_level_defs(SHARED) if not name.startswith('_')}
 
 
 def repo_python_files():
@@ -88,22 +88,29 @@ def test_copy_matches_canonical(relpath, name, text):
                     'text and paste it into every copy):\n%s' % (relpath, name, diff))
 
 
-def test_benchmark_scripts_hold_helpers_model_and_one_entry_point():
-    """Book helpers first, then the model, then MODEL and benchmark.main(MODEL, ...)."""
+def test_benchmark_scripts_hold_helpers_model_and_run_benchmark_last():
+    """Book helpers first, then the model, then the book's run_benchmark(): the graph, the
+    Session and the two visible timing calls; the script's entry point runs it."""
     for relpath in BENCHMARKS:
         path = os.path.join(REPO_ROOT, relpath)
         defs = list(top_level_defs(path))
         helpers = [d for d in defs if d in BOOK_HELPERS]
         assert defs[:len(helpers)] == helpers, '%s: put the book helpers first' % relpath
-        assert not {'main', 'tower', 'build_benchmark'} & set(defs), relpath
+        assert defs[-1] == 'run_benchmark', relpath
+        body = top_level_defs(path)['run_benchmark']
+        for needed in ('with tf.Graph().as_default()', 'tf.gradients(', 'bench.session(net)',
+                       "time_tensorflow_run(sess, net.forward, 'Forward'",
+                       "time_tensorflow_run(sess, net.backward, 'Forward-backward'",
+                       'bench.record('):
+            assert needed in body.replace('\n', ' ') or needed in body, (relpath, needed)
         with open(path, encoding='utf-8') as f:
             source = f.read()
-        assert 'MODEL = benchmark.Model(' in source, relpath
-        assert source.rstrip().endswith('benchmark.main(MODEL, time_tensorflow_run)'), relpath
+        assert source.rstrip().endswith("if __name__ == '__main__':\n    cli.run(run_benchmark)"), \
+            relpath
 
 
 def test_harness_is_shared_not_copied():
-    assert {'add_benchmark_flags', 'run_benchmark', 'benchmark_record',
+    assert {'add_benchmark_flags', 'build_only', 'benchmark_record',
             'count_flops', 'estimate_memory', 'check_placement'} <= HARNESS
     assert not HARNESS & set(CANONICAL_DEFS)
     for path in repo_python_files():

@@ -3,7 +3,6 @@
 On this CPU-only CI the towers are built on the CPU (--device cpu --num_gpus N),
 which checks the graph (variable sharing, gradient averaging) without a GPU.
 """
-import argparse
 import json
 import re
 
@@ -16,21 +15,18 @@ QUICK = ['--device', 'cpu', '--num_batches', '2', '--num_warmup', '1']
 
 
 def parse(module, *argv):
-    parser = argparse.ArgumentParser()
-    benchmark.add_benchmark_flags(parser)
-    if module.MODEL.add_flags:
-        module.MODEL.add_flags(parser)
-    return benchmark.check_benchmark_flags(parser.parse_args(list(argv)))
+    """The checked flags of a benchmark script."""
+    return benchmark.Benchmark('test', 'test', 8, list(argv) + ['--json', ''],
+                               add_flags=getattr(module, 'add_depth_flag', None)).args
 
 
-def build_and_evaluate(module, args, values=None, feed_key='forward_feed'):
-    """Build the benchmark graph; load ``values`` (by variable name, tower prefix stripped,
-    every tower's images get the same batch); return (values, loss, gradients)."""
+def build_and_evaluate(module, argv, values=None, feed_key='forward_feed'):
+    """Build the script's benchmark graph; load ``values`` (by variable name, tower prefix
+    stripped, every tower's images get the same batch); return (values, loss, gradients)."""
     from tfcourse.compat import tf, session_config
 
-    with tf.Graph().as_default():
-        tf.set_random_seed(args.seed)
-        net = benchmark.build(module.MODEL, args)
+    net = benchmark.build_only(module.run_benchmark, list(argv) + ['--json', ''])
+    with net.loss.graph.as_default():
         with tf.Session(config=session_config()) as sess:
             sess.run(tf.global_variables_initializer())
             variables = tf.global_variables()
@@ -61,29 +57,29 @@ def test_alexnet_one_and_two_towers_match_the_single_graph(load_script, capsys):
     loss and gradients of the book's single graph; with 2 towers on the same images the
     averaged gradients are the same too (the towers share one set of variables)."""
     alexnet = load_script('alexnet/benchmark.py', 'alexnet_towers')
-    single = build_and_evaluate(alexnet, parse(alexnet, '--device', 'cpu', '--batch_size', '2'))
+    single = build_and_evaluate(alexnet, ['--device', 'cpu', '--batch_size', '2'])
     assert 'images' in single[0]
     for num_gpus in ('1', '2'):
-        args = parse(alexnet, '--device', 'cpu', '--batch_size', '2', '--num_gpus', num_gpus)
-        assert args.devices == ['/cpu:0'] * int(num_gpus)
-        check_same(single, build_and_evaluate(alexnet, args, values=single[0]))
+        argv = ['--device', 'cpu', '--batch_size', '2', '--num_gpus', num_gpus]
+        assert parse(alexnet, *argv).devices == ['/cpu:0'] * int(num_gpus)
+        check_same(single, build_and_evaluate(alexnet, argv, values=single[0]))
 
 
 def test_inception_one_tower_matches_the_single_graph(load_script, capsys):
     """The same with tf_slim layers (the custom getter and reuse go through slim.conv2d)."""
     googlenet = load_script('googlenet/benchmark.py', 'googlenet_towers')
-    single = build_and_evaluate(googlenet, parse(googlenet, '--device', 'cpu', '--batch_size', '1'))
-    args = parse(googlenet, '--device', 'cpu', '--batch_size', '1', '--num_gpus', '1')
-    check_same(single, build_and_evaluate(googlenet, args, values=single[0]))
+    single = build_and_evaluate(googlenet, ['--device', 'cpu', '--batch_size', '1'])
+    argv = ['--device', 'cpu', '--batch_size', '1', '--num_gpus', '1']
+    check_same(single, build_and_evaluate(googlenet, argv, values=single[0]))
 
 
 def test_two_towers_share_variables_kept_on_the_cpu(load_script, capsys):
     from tfcourse.compat import tf
 
     vgg = load_script('vggnet/benchmark.py', 'vgg_towers')
-    with tf.Graph().as_default():
-        net = benchmark.build(vgg.MODEL, parse(vgg, '--device', 'cpu', '--batch_size', '1',
-                                               '--num_gpus', '2'))
+    net = benchmark.build_only(vgg.run_benchmark, ['--device', 'cpu', '--batch_size', '1',
+                                                   '--num_gpus', '2', '--json', ''])
+    with net.loss.graph.as_default():
         assert len(net.forward) == 2
         assert benchmark.count_parameters(tf.trainable_variables()) == 138357544
         assert {v.op.name for v in tf.global_variables() if 'images' in v.op.name} == \

@@ -1,24 +1,34 @@
-"""Benchmark harness of the four CNN timing scripts: plumbing, not the model.
+"""Benchmark harness of the CNN timing scripts: plumbing, not the model.
 
 A benchmark script (``alexnet/benchmark.py``, ``vggnet/``, ``googlenet/``,
-``resnet/``) holds the book's small helpers, its model and a few lines that
-describe it in a :class:`Model`; its last line is the one entry point::
+``resnet/``) holds the book's small helpers, its model and, last, the book's
+``run_benchmark()``: a ``tf.Graph`` with the random images, ``inference()``, a
+simple l2 objective and ``tf.gradients``, a ``tf.Session`` and the two
+``time_tensorflow_run`` calls, Forward and Forward-backward, then the record.
+What that function needs and is not the book's model lives here, in a
+:class:`Benchmark` it makes and calls:
 
-    if __name__ == '__main__':
-        benchmark.main(MODEL, time_tensorflow_run)
+* the flags (defined once, :func:`add_benchmark_flags`) and their checks;
+* :meth:`Benchmark.tower_images`: the random images of each tower (one, or one a
+  device with ``--num_gpus``: variables on the CPU, shared), in the compute dtype
+  (float32 variables cast to float16/bfloat16 by a custom getter, as
+  ``tf_cnn_benchmarks`` does), with Conv2D's gradient in float32 where a 16-bit
+  one would be slow;
+* :meth:`Benchmark.assemble`: the fetches (one scalar that needs every gradient,
+  averaged over towers), FLOP counting, a memory estimate before anything is
+  allocated;
+* :meth:`Benchmark.session`: the Session, the check that no op meant for the GPU
+  landed on the CPU, kernel errors turned into one line;
+* :meth:`Benchmark.record`: GFLOP/s and % of peak, scaling over towers, the noise
+  warning and the JSON record.
 
-:func:`main` does what is the same in all four and is not the book's model:
-the flags (defined once, :func:`add_benchmark_flags`) and their checks, the
-random images, the compute dtype (float32 variables cast to float16/bfloat16
-by a custom getter, as ``tf_cnn_benchmarks`` does), the data-parallel towers
-(variables on the CPU, gradients averaged there), FLOP counting, a memory
-estimate before anything is allocated, the check that no op meant for the
-GPU landed on the CPU, the timing (with the script's own copy of the book's
-``time_tensorflow_run``), GFLOP/s and % of peak, the noise warning and the
-JSON record.  ``tests/test_benchmarks_helpers_in_sync.py`` fails if a script
-defines one of these functions again.
+``tests/test_benchmarks_helpers_in_sync.py`` keeps the book's helpers in the
+scripts identical to their canonical text and fails if a script defines one of
+this module's functions again.
 """
+import argparse
 import collections
+import contextlib
 import os
 import re
 import sys
@@ -31,22 +41,11 @@ from tfcourse import precision
 from tfcourse.machine import cpu_info
 from tfcourse.precision import DTYPES, compute_dtype_getter
 
-__all__ = ['Model', 'main', 'add_benchmark_flags', 'check_benchmark_flags', 'build',
-           'count_parameters', 'count_flops', 'first_elements_sum', 'average_gradients',
+__all__ = ['Benchmark', 'Net', 'build_only', 'add_benchmark_flags', 'check_benchmark_flags',
+           'count_parameters', 'forward_ops', 'count_flops', 'first_elements_sum',
+           'average_gradients',
            'variables_on_cpu', 'estimate_memory', 'check_placement',
-           'run_benchmark', 'efficiency', 'benchmark_record', 'cpu_info', 'GPU_PEAK_TFLOPS']
-
-Model = collections.namedtuple('Model', [
-    'name',          # printed and recorded; str.format()ted with the flags ('ResNet-V2-{depth}')
-    'image_size',    # side of the square random input images (224, 299)
-    'build',         # build(images, args, **feeds) -> list of output tensors: the forward
-                     # pass fetches the first, the objective is the sum of their l2 losses
-    'feeds',         # {placeholder name: (dtype, forward value, forward-backward value)},
-                     # made once and passed to build() by name (keep_prob, is_training)
-    'float32_ops',   # op types the model computes in float32 under --dtype float16/bfloat16
-                     # (no fast kernel in that dtype), named in the output; () for none
-    'add_flags',     # None, or add_flags(parser) for the model's own flags (--depth)
-])
+           'efficiency', 'benchmark_record', 'cpu_info', 'GPU_PEAK_TFLOPS']
 
 
 # Dense peak TFLOP/s (boost clock, no sparsity) by GPU name and dtype: float32 on the CUDA
@@ -146,13 +145,26 @@ def count_parameters(variables):
     return total
 
 
-def count_flops(graph, batch_size):
-    """FLOPs of one forward pass per image: 2 x the multiply-adds of every Conv2D and MatMul.
+def forward_ops(fetches):
+    """The ops that computing ``fetches`` (a tensor or a list of them) runs: the forward pass's
+    own subgraph (not a second copy of the model in training mode, not the gradients)."""
+    fetches = fetches if isinstance(fetches, (list, tuple)) else [fetches]
+    seen, stack = set(), [t.op for t in fetches]
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return seen
 
-    Call it right after building the model, before tf.gradients adds the backward ops.
-    """
+
+def count_flops(ops, images):
+    """FLOPs of one forward pass per image: 2 x the multiply-adds of every Conv2D and MatMul
+    among ``ops`` (:func:`forward_ops`), divided by ``images`` (the batch times the towers)."""
     flops = 0
-    for op in graph.get_operations():
+    for op in ops:
         if op.type == 'Conv2D':
             kh, kw, n_in, _ = op.inputs[1].get_shape().as_list()
             n = 1
@@ -164,7 +176,7 @@ def count_flops(graph, batch_size):
             m, k = (a[1], a[0]) if op.get_attr('transpose_a') else (a[0], a[1])
             n_out = op.outputs[0].get_shape().as_list()[1]
             flops += 2 * m * k * n_out
-    return flops // batch_size
+    return flops // images
 
 
 def first_elements_sum(tensors):
@@ -205,59 +217,9 @@ Net = collections.namedtuple('Net', [
     'flops',               # forward FLOPs per image
     'forward_feed',        # feed_dicts of the two passes
     'backward_feed',
+    'images_per_batch',    # --batch_size times the towers
 ])
-Net.__doc__ = 'The benchmark graph, as build() returns it.'
-
-
-def _tower(model, args, feeds):
-    """Random images in the compute dtype, the model, its float32 l2 loss and gradients."""
-    dtype = DTYPES[args.dtype]
-    size = model.image_size
-    shape = ([args.batch_size, size, size, 3] if args.data_format == 'NHWC'
-             else [args.batch_size, 3, size, size])
-    images = tf.Variable(tf.random_normal(shape, dtype=dtype, stddev=1e-1), trainable=False,
-                         name='images')
-    with tf.variable_scope(tf.get_variable_scope(),
-                           custom_getter=compute_dtype_getter(dtype)):
-        outputs = model.build(images, args, **feeds)
-    flops = count_flops(tf.get_default_graph(), args.batch_size)
-    parameters = tf.trainable_variables()
-    objective = tf.add_n([tf.nn.l2_loss(tf.cast(o, tf.float32)) for o in outputs])
-    grads = tf.gradients(objective, parameters)
-    return outputs[0], objective, grads, parameters, flops
-
-
-def build(model, args):
-    """The book's single graph (--num_gpus 0), or one tower per device (data parallel).
-
-    Towers share their variables (kept on the CPU, variable scope reuse), each
-    has its own batch, and their gradients are averaged on the CPU.  Returns a Net.
-    """
-    feeds = {name: tf.placeholder(dtype, name=name) for name, (dtype, _, _) in model.feeds.items()}
-    forward_feed = {feeds[n]: fwd for n, (_, fwd, _) in model.feeds.items()} or None
-    backward_feed = {feeds[n]: bwd for n, (_, _, bwd) in model.feeds.items()} or None
-    if args.num_gpus == 0:
-        with tf.device(args.devices[0]):
-            output, loss, grads, parameters, flops = _tower(model, args, feeds)
-        return Net(output, first_elements_sum(grads), None, None, loss,
-                   list(zip(grads, parameters)), parameters, flops, forward_feed, backward_feed)
-    outputs, losses, tower_grads = [], [], []
-    for i, device in enumerate(args.devices):
-        with tf.device(device), tf.name_scope('tower_%d' % i), \
-                tf.variable_scope(tf.get_variable_scope(), reuse=i > 0,
-                                  custom_getter=variables_on_cpu):
-            output, loss, grads, parameters, tower_flops = _tower(model, args, feeds)
-        if i == 0:
-            flops = tower_flops
-        outputs.append(output)
-        losses.append(loss)
-        tower_grads.append(list(zip(grads, parameters)))
-    with tf.device('/cpu:0'):
-        grads_and_vars = average_gradients(tower_grads)
-        loss = tf.add_n(losses) / len(losses)
-    return Net(outputs, first_elements_sum([g for g, _ in grads_and_vars]), outputs[0],
-               first_elements_sum([g for g, _ in tower_grads[0]]), loss, grads_and_vars,
-               parameters, flops, forward_feed, backward_feed)
+Net.__doc__ = 'The benchmark graph, as Benchmark.assemble() returns it.'
 
 
 def _tensor_bytes(tensor):
@@ -366,53 +328,6 @@ def check_placement(sess, graph, fetches, feed_dict, allow_cpu_fallback):
     return list(fallen)
 
 
-def run_benchmark(args, net, time_tensorflow_run, graph=None):
-    """Initialise the variables and time the forward (and forward-backward) pass of ``net``.
-
-    ``time_tensorflow_run`` is the calling script's own copy of the book's
-    timing loop (it prints the ``Forward across ...`` lines).  With several
-    towers, also times tower 0 alone in the same graph, the one-device
-    baseline of the scaling efficiency.  Returns {'forward': (mean, sd),
-    'forward_backward': (mean, sd) or None, 'one_tower': the same or None}.
-    """
-    graph = graph or tf.get_default_graph()
-    passes = [(net.forward, net.backward, len(args.devices), '')]
-    if len(args.devices) > 1:
-        passes.append((net.forward_one_tower, net.backward_one_tower, 1, ' (tower 0 alone)'))
-    results = []
-    with tf.Session(config=session_config(xla=args.xla)) as sess:
-        try:
-            sess.run(tf.global_variables_initializer())
-            if args.device == 'gpu':
-                fetches = [net.forward] if args.forward_only else [net.forward, net.backward]
-                check_placement(sess, graph, fetches, net.backward_feed,
-                                args.allow_cpu_fallback)
-            for forward, backward, towers, suffix in passes:
-                timings = {'forward': None, 'forward_backward': None}
-                timings['forward'] = time_tensorflow_run(
-                    sess, forward, 'Forward' + suffix, args.num_batches,
-                    args.batch_size * towers, net.forward_feed, args.num_warmup)
-                if not args.forward_only:
-                    timings['forward_backward'] = time_tensorflow_run(
-                        sess, backward, 'Forward-backward' + suffix, args.num_batches,
-                        args.batch_size * towers, net.backward_feed, args.num_warmup)
-                results.append(timings)
-        except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as exc:
-            first = cli.tf_error_line(exc, 150)
-            if 'too large' in first or 'overflow' in first.lower():  # size limits of kernels
-                raise cli.UserError('--batch_size %d is too large for TensorFlow (%s); use a '
-                                    'smaller --batch_size' % (args.batch_size, first))
-            if args.data_format != 'NCHW' and args.dtype == 'float32':
-                raise
-            raise cli.UserError('TensorFlow has no %s kernel for this model with --dtype %s '
-                                '--data_format %s (%s); use --data_format NHWC --dtype float32 '
-                                'on the CPU' % (args.device.upper(), args.dtype,
-                                                args.data_format, first))
-    timings = results[0]
-    timings['one_tower'] = results[1] if len(results) > 1 else None
-    return timings
-
-
 def gpu_peak_tflops(device_name, dtype):
     """Dense peak TFLOP/s of a GPU in ``dtype`` from GPU_PEAK_TFLOPS, or None."""
     for name, peaks in GPU_PEAK_TFLOPS.items():
@@ -497,15 +412,15 @@ def benchmark_record(args, name, net, timings, extra):
     return record
 
 
-def _dtype_notes(model, args):
+def _dtype_notes(float32_ops, args):
     """The lines that say what the compute dtype means here (printed and recorded)."""
     notes = []
     if args.dtype != 'float32':
         notes.append('%s compute, float32 variables, loss and gradient reduction'
                      % args.dtype)
-        if model.float32_ops:
+        if float32_ops:
             notes.append('computed in float32 (no fast %s kernel): %s'
-                         % (args.dtype, ', '.join(model.float32_ops)))
+                         % (args.dtype, ', '.join(float32_ops)))
     if args.device == 'cpu' and args.dtype == 'bfloat16':
         flags = cpu_info()['flags']
         native = sorted(flags & {'avx512_bf16', 'amx_bf16'})
@@ -517,49 +432,166 @@ def _dtype_notes(model, args):
     return notes
 
 
-def main(model, time_tensorflow_run, argv=None):
-    """The one entry point of a benchmark script: parse the flags (``argv``, default
-    ``sys.argv[1:]``), build, check, time, record; exits as :func:`tfcourse.cli.run` does."""
-    import argparse
+class _Built(Exception):
+    """Raised by :meth:`Benchmark.session` under :func:`build_only`: the graph is complete."""
 
-    script_doc = sys.modules['__main__'].__doc__ or model.name
-    parser = argparse.ArgumentParser(description=script_doc.splitlines()[0])
-    add_benchmark_flags(parser)
-    if model.add_flags:
-        model.add_flags(parser)
 
-    def run(argv):
-        args = check_benchmark_flags(parser.parse_args(argv))
-        name = model.name.format(**vars(args))
+_BUILD_ONLY = []
+
+
+def build_only(run_benchmark, argv):
+    """The :class:`Net` a script's ``run_benchmark(argv)`` builds, without running anything
+    (for tests): :meth:`Benchmark.session` stops it before the Session is made.  The graph
+    is ``net.forward.graph`` (the first output's, with several towers)."""
+    _BUILD_ONLY.append(True)
+    try:
+        run_benchmark(argv)
+    except _Built as built:
+        return built.args[0]
+    finally:
+        _BUILD_ONLY.pop()
+    raise AssertionError('run_benchmark() made no Session')
+
+
+class Benchmark:
+    """One run of a benchmark script: its flags, the towers' images, the graph's fetches, the
+    Session and the record.  ``name`` is printed and recorded, ``str.format()``ted with the
+    flags ('ResNet-V2-{depth}'); ``image_size`` is the side of the square random images;
+    ``float32_ops`` names the op types the model computes in float32 under --dtype
+    float16/bfloat16 (no fast kernel in that dtype); ``add_flags(parser)`` adds the
+    model's own flags (--depth)."""
+
+    def __init__(self, doc, name, image_size, argv=None, float32_ops=(), add_flags=None):
+        parser = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
+        add_benchmark_flags(parser)
+        if add_flags:
+            add_flags(parser)
+        args = self.args = check_benchmark_flags(parser.parse_args(argv))
+        self.name = name.format(**vars(args))
+        self.image_size = image_size
         if args.json is None:
-            slug = re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')
+            slug = re.sub(r'[^a-z0-9]+', '_', self.name.lower()).strip('_')
             args.json = cli.run_dir('benchmarks', '%s_%s_%s_b%d.json' % (
                 slug, args.device, args.dtype, args.batch_size))
         cli.check_outputs(args, '--json')  # before anything is built
-        notes = _dtype_notes(model, args)
-        float32_ops = list(model.float32_ops) if args.dtype != 'float32' else []
-        slow = precision.slow_backward_ops(args.dtype, args.device == 'gpu')
-        if slow:
-            notes.append(precision.SLOW_BACKWARD_NOTE % ', '.join(slow))
-            float32_ops += slow
-        for note in notes:
-            print('%s: %s' % (name, note))
-        load_before = _load()
-        with tf.Graph().as_default() as graph:
-            tf.set_random_seed(args.seed)
-            with precision.float32_backward(slow):
-                net = build(model, args)
-            need = _check_memory(args, graph)
-            print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s, '
-                  'about %.2f GB' % (name, count_parameters(net.parameters), net.flops / 1e9,
-                                     args.batch_size, ', '.join(args.devices), need / 1e9))
-            timings = run_benchmark(args, net, time_tensorflow_run, graph)
-        record = benchmark_record(args, name, net, timings, {
-            'load_average_before': load_before, 'load_average_after': _load(),
-            'memory_estimate_bytes': need, 'dtype_notes': notes,
-            'float32_ops': float32_ops})
+        self.notes = _dtype_notes(float32_ops, args)
+        self.float32_ops = list(float32_ops) if args.dtype != 'float32' else []
+        self.slow_backward = precision.slow_backward_ops(args.dtype, args.device == 'gpu')
+        if self.slow_backward:
+            self.notes.append(precision.SLOW_BACKWARD_NOTE % ', '.join(self.slow_backward))
+            self.float32_ops += self.slow_backward
+        for note in self.notes:
+            print('%s: %s' % (self.name, note))
+        self.load_before = _load()
+        self.memory = None
+
+    def tower_images(self):
+        """One batch of random images (a non-trainable tf.Variable, so no input pipeline is
+        timed) per tower, each yielded inside its tower's scopes: its device; with
+        --num_gpus, a ``tower_i`` name scope and variables shared on the CPU; the compute
+        dtype's custom getter; Conv2D's gradient in float32 where it must be."""
+        args = self.args
+        dtype = DTYPES[args.dtype]
+        size = self.image_size
+        shape = ([args.batch_size, size, size, 3] if args.data_format == 'NHWC'
+                 else [args.batch_size, 3, size, size])
+        tf.set_random_seed(args.seed)
+        with precision.float32_backward(self.slow_backward):
+            for i, device in enumerate(args.devices):
+                with contextlib.ExitStack() as scopes:
+                    scopes.enter_context(tf.device(device))
+                    if args.num_gpus:
+                        scopes.enter_context(tf.name_scope('tower_%d' % i))
+                        scopes.enter_context(tf.variable_scope(
+                            tf.get_variable_scope(), reuse=i > 0,
+                            custom_getter=variables_on_cpu))
+                    images = tf.Variable(tf.random_normal(shape, dtype=dtype, stddev=1e-1),
+                                         trainable=False, name='images')
+                    scopes.enter_context(tf.variable_scope(
+                        tf.get_variable_scope(), custom_getter=compute_dtype_getter(dtype)))
+                    yield images
+
+    def assemble(self, towers, forward_feed=None, backward_feed=None):
+        """The :class:`Net` of ``towers``, a (output, objective, [(gradient, variable), ...])
+        per tower: the forward pass fetches the output (every tower's), the forward-backward
+        pass one float32 scalar that needs every gradient (averaged on the CPU over
+        towers).  Counts the FLOPs and refuses, before anything is allocated, a batch that
+        does not fit in memory."""
+        args = self.args
+        graph = tf.get_default_graph()
+        outputs = [output for output, _, _ in towers]
+        flops = count_flops(forward_ops(outputs), args.batch_size * len(towers))
+        tower_grads = [grads for _, _, grads in towers]
+        parameters = [v for _, v in tower_grads[0]]
+        images = args.batch_size * len(towers)
+        if len(towers) == 1:
+            output, loss, grads = towers[0]
+            net = Net(output, first_elements_sum([g for g, _ in grads]), None, None,
+                      tf.cast(loss, tf.float32), grads, parameters, flops, forward_feed,
+                      backward_feed, images)
+        else:
+            with tf.device('/cpu:0'):
+                grads_and_vars = average_gradients(tower_grads)
+                loss = tf.add_n([tf.cast(t[1], tf.float32) for t in towers]) / len(towers)
+            net = Net(outputs, first_elements_sum([g for g, _ in grads_and_vars]), outputs[0],
+                      first_elements_sum([g for g, _ in tower_grads[0]]), loss, grads_and_vars,
+                      parameters, flops, forward_feed, backward_feed, images)
+        self.memory = _check_memory(args, graph)
+        print('%s: %d parameters, %.2f GFLOPs per image (forward), batch %d on %s, '
+              'about %.2f GB' % (self.name, count_parameters(parameters), flops / 1e9,
+                                 args.batch_size, ', '.join(args.devices), self.memory / 1e9))
+        return net
+
+    @contextlib.contextmanager
+    def session(self, net):
+        """``tf.Session`` with the variables initialised; on a GPU first the check that no op
+        meant for it runs on the CPU; a missing or size-limited kernel ends with one line."""
+        if _BUILD_ONLY:
+            raise _Built(net)
+        args = self.args
+        with tf.Session(config=session_config(xla=args.xla)) as sess:
+            try:
+                sess.run(tf.global_variables_initializer())
+                if args.device == 'gpu':
+                    fetches = [net.forward] if args.forward_only else [net.forward, net.backward]
+                    check_placement(sess, sess.graph, fetches, net.backward_feed,
+                                    args.allow_cpu_fallback)
+                yield sess
+            except (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError) as exc:
+                first = cli.tf_error_line(exc, 150)
+                if 'too large' in first or 'overflow' in first.lower():  # kernel size limits
+                    raise cli.UserError('--batch_size %d is too large for TensorFlow (%s); use '
+                                        'a smaller --batch_size' % (args.batch_size, first))
+                if args.data_format != 'NCHW' and args.dtype == 'float32':
+                    raise
+                raise cli.UserError('TensorFlow has no %s kernel for this model with --dtype %s '
+                                    '--data_format %s (%s); use --data_format NHWC --dtype '
+                                    'float32 on the CPU' % (args.device.upper(), args.dtype,
+                                                             args.data_format, first))
+
+    def one_tower(self, sess, net, time_tensorflow_run):
+        """With several towers: tower 0 alone in the same graph, timed by the script's own
+        ``time_tensorflow_run`` (the baseline of the scaling efficiency); else None."""
+        args = self.args
+        if net.forward_one_tower is None:
+            return None
+        timings = {'forward': time_tensorflow_run(
+            sess, net.forward_one_tower, 'Forward (tower 0 alone)', args.num_batches,
+            args.batch_size, net.forward_feed, args.num_warmup), 'forward_backward': None}
+        if not args.forward_only:
+            timings['forward_backward'] = time_tensorflow_run(
+                sess, net.backward_one_tower, 'Forward-backward (tower 0 alone)',
+                args.num_batches, args.batch_size, net.backward_feed, args.num_warmup)
+        return timings
+
+    def record(self, net, forward, backward=None, one_tower=None):
+        """Print the efficiency figures and write the JSON record (--json); returns it."""
+        args = self.args
+        timings = {'forward': forward, 'forward_backward': backward, 'one_tower': one_tower}
+        record = benchmark_record(args, self.name, net, timings, {
+            'load_average_before': self.load_before, 'load_average_after': _load(),
+            'memory_estimate_bytes': self.memory, 'dtype_notes': self.notes,
+            'float32_ops': self.float32_ops})
         if args.json:
             cli.wrote(cli.write_json(args.json, record))
-        return 0
-
-    cli.run(run, argv)
+        return record

@@ -1,4 +1,4 @@
-"""VGG-16 forward / forward-backward timing benchmark (TensorFlow实战, chapter 6.2).
+"""VGG-16 forward / forward-backward timing benchmark (report §2.4, after the book, ch. 6).
 
 VGG-16 (13 3x3 convolutions in 5 blocks, then fc6/fc7 with dropout and fc8)
 is built with the book's conv_op / fc_op / mpool_op helpers on a batch of
@@ -16,7 +16,7 @@ import time
 from datetime import datetime
 
 from tfcourse.compat import tf
-from tfcourse import benchmark
+from tfcourse import benchmark, cli
 
 
 def print_activations(t):
@@ -146,12 +146,42 @@ def inference_op(input_op, keep_prob, data_format='NHWC'):
     return predictions, softmax, fc8, p
 
 
-MODEL = benchmark.Model(
-    name='VGG-16', image_size=224,
-    # dropout keeps every unit in the forward pass and half of them in the backward pass
-    build=lambda images, args, keep_prob: [
-        inference_op(images, tf.cast(keep_prob, images.dtype), args.data_format)[2]],  # fc8
-    feeds={'keep_prob': (tf.float32, 1.0, 0.5)}, float32_ops=(), add_flags=None)
+def run_benchmark(argv=None):
+    """Time VGG-16's forward and forward-backward passes on random images, as the book does;
+    tfcourse/benchmark.py supplies the flags, the towers (--num_gpus), the compute dtype
+    (--dtype), the efficiency figures and the JSON record."""
+    bench = benchmark.Benchmark(__doc__, 'VGG-16', 224, argv)
+    args = bench.args
+    with tf.Graph().as_default():
+        keep_prob = tf.placeholder(tf.float32, name='keep_prob')
+        towers = []
+        for images in bench.tower_images():  # a batch of random 224x224 images per device
+            predictions, softmax, fc8, p = inference_op(images, tf.cast(keep_prob, images.dtype),
+                                                        args.data_format)
+            # Add a simple objective so we can calculate the backward pass.
+            objective = tf.nn.l2_loss(tf.cast(fc8, tf.float32))
+            # Compute the gradient with respect to all the parameters.
+            parameters = tf.trainable_variables()
+            grad = tf.gradients(objective, parameters)
+            towers.append((fc8, objective, list(zip(grad, parameters))))
+        # dropout keeps every unit in the forward pass and half of them in the backward pass
+        net = bench.assemble(towers, {keep_prob: 1.0}, {keep_prob: 0.5})
+
+        with bench.session(net) as sess:
+            # Run the forward benchmark.
+            forward = time_tensorflow_run(sess, net.forward, 'Forward', args.num_batches,
+                                          net.images_per_batch, {keep_prob: 1.0},
+                                          args.num_warmup)
+            backward = None
+            if not args.forward_only:
+                # Run the backward benchmark.
+                backward = time_tensorflow_run(sess, net.backward, 'Forward-backward',
+                                               args.num_batches, net.images_per_batch,
+                                               {keep_prob: 0.5}, args.num_warmup)
+            one_tower = bench.one_tower(sess, net, time_tensorflow_run)
+    bench.record(net, forward, backward, one_tower)
+    return 0
+
 
 if __name__ == '__main__':
-    benchmark.main(MODEL, time_tensorflow_run)
+    cli.run(run_benchmark)
