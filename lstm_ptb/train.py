@@ -17,8 +17,8 @@ run: train 41.29, valid 120.36, test 114.32, ~30000 wps on an RTX 2070)
 
     python setup/get_data.py ptb                              # once
     python lstm_ptb/train.py --model small                    # 13 epochs
-    python lstm_ptb/train.py --model small --max_max_epoch 2  # a short run
-    python lstm_ptb/train.py --model small --restore --max_max_epoch 4   # continue it
+    python lstm_ptb/train.py --model small --epochs 2            # a short run
+    python lstm_ptb/train.py --model small --restore --epochs 4  # continue it
 
 Prints "%.3f perplexity: %.3f speed: %.0f wps" about ten times an epoch, the
 learning rate and the train / valid perplexity of every epoch and finally the
@@ -34,7 +34,6 @@ A cost that goes NaN/inf stops the run (exit 2) before the weights are saved.
 float32 weights, loss and gradients (float16 with loss scaling, --loss_scale).
 """
 import argparse
-import json
 import os
 import time
 
@@ -141,8 +140,8 @@ def get_config(name):
 def get_configs(args):
     """The training config (with the flags' overrides) and the test one (batch 1, 1 step)."""
     config = get_config(args.model)
-    if args.max_max_epoch is not None:
-        config.max_max_epoch = args.max_max_epoch
+    if args.epochs is not None:
+        config.max_max_epoch = args.epochs
     if args.learning_rate is not None:
         config.learning_rate = args.learning_rate
     eval_config = get_config(args.model)
@@ -175,8 +174,8 @@ def parse_args(argv=None):
     parser.add_argument("--restore", action="store_true",
                         help="continue from the latest checkpoint in --checkpoint_dir")
     checkpoints.add_restore_from_flag(parser)
-    parser.add_argument("--max_max_epoch", type=int, default=None,
-                        help="total epochs (default: the config's, 13 for small)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="total epochs, the config's max_max_epoch (default: 13 for small)")
     parser.add_argument("--learning_rate", type=cli.finite_float, default=None,
                         help="initial learning rate (default: the config's, 1.0)")
     parser.add_argument("--max_steps_per_epoch", type=int, default=None,
@@ -189,8 +188,9 @@ def parse_args(argv=None):
     parser.add_argument("--plot", default=None, metavar="PATH",
                         help="perplexity curve (default runs/ptb_MODEL/ptb_MODEL_perplexity.png; "
                              "'' to skip)")
+    cli.add_alias(parser, "--max_max_epoch", "--epochs")  # the flag's first name
     args = parser.parse_args(argv)
-    for flag in ("max_max_epoch", "max_steps_per_epoch", "learning_rate"):
+    for flag in ("epochs", "max_steps_per_epoch", "learning_rate"):
         if getattr(args, flag) is not None:
             cli.check_positive("--" + flag, getattr(args, flag))
     name = "ptb_" + args.model
@@ -453,15 +453,6 @@ def plot_history(history, test_perplexity, model_name, corpus, path):
     cli.save_figure(fig, path)
 
 
-def _load_history(path, epochs):
-    try:
-        with open(path, encoding="utf-8") as f:
-            saved = json.load(f)
-        return [h for h in saved.get("history", []) if h["epoch"] <= epochs]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return []
-
-
 def load_data(args, config, eval_config):
     """The word ids of the three files, checked against the configs; and the corpus label."""
     train_data, valid_data, test_data, vocabulary = reader.ptb_raw_data(args.data_dir)
@@ -525,12 +516,11 @@ def main(argv=None):
     saver = tf.train.Saver(max_to_keep=2)
     finite = checkpoints.weights_finite()
     fix = "lower --learning_rate (now %g)" % config.learning_rate
-    history_path = args.checkpoint_dir and os.path.join(args.checkpoint_dir, "history.json")
     run = {"restored_valid": None, "train_seconds": 0.0, "train_words": 0}
 
     with tf.Session(config=session_config()) as session:
         start_epoch, history = restore_or_start(session, saver, args, epochs_done, mvalid, run,
-                                                history_path, fix)
+                                                fix)
         writer = (tf.summary.FileWriter(args.checkpoint_dir, session.graph)
                   if args.checkpoint_dir else None)
         steps_per_epoch = (m.input.epoch_size if args.max_steps_per_epoch is None
@@ -558,8 +548,9 @@ def main(argv=None):
             if args.checkpoint_dir:
                 writer.add_summary(epoch_summary(history[-1]), i + 1)
                 session.run(set_epochs_done, feed_dict={new_epochs_done: i + 1})
-                cli.write_json(history_path, {"model": args.model, "history": history})
-                checkpoints.save(saver, session, args.checkpoint_dir, i + 1, finite, fix)
+                checkpoints.save_with_history(saver, session, args.checkpoint_dir, i + 1,
+                                              {"model": args.model, "history": history},
+                                              finite, fix)
             print(progress.line((i + 1 - start_epoch) * steps_per_epoch), flush=True)
         if writer:
             writer.close()
@@ -579,16 +570,15 @@ def main(argv=None):
     return 0
 
 
-def restore_or_start(session, saver, args, epochs_done, mvalid, run, history_path, fix):
+def restore_or_start(session, saver, args, epochs_done, mvalid, run, fix):
     """Restore (--restore) and measure the valid perplexity, or initialize; (epoch, history)."""
-    restored = checkpoints.restore_or_init(saver, session, args.checkpoint_dir, args.restore,
-                                           args.restore_from, "the %s model" % args.model)
-    start_epoch = int(session.run(epochs_done))
-    if restored:
+    start_epoch, saved = checkpoints.restore_with_history(
+        saver, session, args.checkpoint_dir, args.restore, args.restore_from,
+        counter=epochs_done, key="epoch", what="the %s model" % args.model)
+    if args.restore or args.restore_from:
         run["restored_valid"], _ = run_epoch(session, mvalid, fix=fix)
-        print("Restored %s (epoch %d) Valid Perplexity: %.3f"
-              % (restored, start_epoch, run["restored_valid"]))
-        return start_epoch, _load_history(history_path, start_epoch)
+        print("Restored (epoch %d) Valid Perplexity: %.3f" % (start_epoch, run["restored_valid"]))
+        return start_epoch, (saved or {}).get("history", [])
     if args.checkpoint_dir and tf.train.latest_checkpoint(args.checkpoint_dir):
         print("starting from scratch; the checkpoints in %s will be replaced "
               "(pass --restore to continue them)" % args.checkpoint_dir)

@@ -40,7 +40,7 @@ Figure = collections.namedtuple('Figure', [
     'tolerance',    # the bound for the kind (see TOLERANCES' reasons)
 ])
 
-# The tolerances, each with its reason (the issue's table; used by grade()).
+# The tolerances, each with its reason (used by grade() in setup/reproduce.py).
 TOLERANCES = {
     'mnist_cnn': (0.990, 'a seed-to-seed spread of about 0.1 point around the report\'s '
                          '99.27 %: 99.0 % at 20000 steps of 50 catches a broken model, not luck'),
@@ -117,7 +117,7 @@ TRAIN_QUICK = ['--dataset', 'mnist5k', '--data_dir', '{data}/mnist5k', '--steps'
 
 
 def _train(name, path, net, dataset, target, report_args, width='0.125'):
-    """A row of a model folder's train script on MNIST or Fashion-MNIST (issue targets)."""
+    """A row of a model folder's train script on MNIST or Fashion-MNIST (this project's targets)."""
     quick = TRAIN_QUICK + ['--width', width]
     report = ['--dataset', dataset, '--data_dir', '{data}/' + dataset] + report_args
     label = '%s test accuracy on %s' % (net, 'Fashion-MNIST' if dataset == 'fashion_mnist'
@@ -204,11 +204,11 @@ SCRIPTS = [
            ['--dtype', 'bfloat16'], slug='resnet_v2_152_bfloat16'),
     Script('ptb_small', 'lstm_ptb/train.py', 'PTB LSTM language model, small config',
            {'quick': ['ptb'], 'report': ['ptb']},
-           ['--data_dir', '{data}/ptb', '--model', 'small', '--max_max_epoch', '2'],
+           ['--data_dir', '{data}/ptb', '--model', 'small', '--epochs', '2'],
            ['--data_dir', '{data}/ptb', '--model', 'small'],
            ('json', 'plot', 'checkpoint_dir'),
            ('results/ptb_small.json', 'images/ptb_small_perplexity.png'),
-           ['--data_dir', '{data}/ptb', '--model', 'small', '--max_max_epoch', '1'],
+           ['--data_dir', '{data}/ptb', '--model', 'small', '--epochs', '1'],
            [Figure('PTB small words/s', 'wps', 30000, 'wps', 'timing',
                    TOLERANCES['timing_same_gpu'][0]),
             Figure('PTB small train perplexity', 'train_perplexity', 41.29, '', 'perplexity',
@@ -221,7 +221,7 @@ SCRIPTS = [
            'the same PTB model with --rnn_mode block (fused BlockLSTM op)',
            {'quick': ['ptb'], 'report': ['ptb']},
            ['--data_dir', '{data}/ptb', '--model', 'small', '--rnn_mode', 'block',
-            '--max_max_epoch', '2'],
+            '--epochs', '2'],
            ['--data_dir', '{data}/ptb', '--model', 'small', '--rnn_mode', 'block'],
            ('json', 'plot', 'checkpoint_dir'), ('results/ptb_small_block.json', None),
            None,  # tests/test_gpu_kernels.py checks block mode (medium config)
@@ -230,17 +230,17 @@ SCRIPTS = [
                    'info', None)]),
     Script('textcnn_mr', 'apps/text_classification/train.py', 'TextCNN on MR sentence polarity',
            {'quick': ['mr'], 'report': ['mr']},
-           ['--dataset', 'mr', '--data_dir', '{data}/mr', '--max_steps', '100'],
+           ['--dataset', 'mr', '--data_dir', '{data}/mr', '--steps', '100'],
            ['--dataset', 'mr', '--data_dir', '{data}/mr'],
            ('json', 'plot', 'checkpoint_dir'),
            ('results/apps_textcnn_mr.json', 'images/apps_textcnn_mr.png'),
-           ['--dataset', 'mr', '--data_dir', '{data}/mr', '--max_steps', '1'],
+           ['--dataset', 'mr', '--data_dir', '{data}/mr', '--steps', '1'],
            [Figure('TextCNN MR test accuracy', 'test_accuracy', 0.761, '%', 'accuracy',
                    TOLERANCES['textcnn_mr'][0])]),
     Script('textcnn_chnsenti', 'apps/text_classification/train.py',
            'TextCNN on Chinese review sentiment (characters)',
            {'quick': ['chnsenti'], 'report': ['chnsenti']},
-           ['--dataset', 'chnsenti', '--data_dir', '{data}/chnsenti', '--max_steps', '100'],
+           ['--dataset', 'chnsenti', '--data_dir', '{data}/chnsenti', '--steps', '100'],
            ['--dataset', 'chnsenti', '--data_dir', '{data}/chnsenti'],
            ('json', 'plot', 'checkpoint_dir'),
            ('results/apps_textcnn_chnsenti.json', 'images/apps_textcnn_chnsenti.png'), None,

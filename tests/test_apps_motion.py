@@ -86,7 +86,7 @@ def test_recognition_finds_persons(fetch, vtest_frames, run_script, tmp_path):
     model_dir = fetch("ssdlite")
     clip = write_clip(tmp_path / "clip.avi", vtest_frames[:20])
     run_script(RECOGNIZE, "--input", clip, "--model",
-               os.path.join(model_dir, "frozen_inference_graph.pb"), "--warmup", 5,
+               os.path.join(model_dir, "frozen_inference_graph.pb"), "--num_warmup", 5,
                "--no_display", "--output", tmp_path / "out.avi", "--images_dir",
                tmp_path / "img", "--save_frames", "15", "--csv", tmp_path / "tracks.csv",
                "--json", tmp_path / "r.json")

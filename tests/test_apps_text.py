@@ -12,8 +12,8 @@ PREDICT = "apps/text_classification/predict.py"
 def mr_run(fetch, run_script, tmp_path_factory):
     """Kim's TextCNN (default sizes) on all 4000 MR sentences, 6 epochs (~30 s on 2 cores)."""
     out = tmp_path_factory.mktemp("textcnn_mr")
-    proc = run_script(TRAIN, "--dataset", "mr", "--data_dir", fetch("mr"), "--num_epochs", 6,
-                      "--evaluate_every", 25,
+    proc = run_script(TRAIN, "--dataset", "mr", "--data_dir", fetch("mr"), "--epochs", 6,
+                      "--eval_every", 25,
                       "--checkpoint_dir", out / "ckpt",
                       "--json", out / "result.json", "--plot", out / "curve.png")
     return out, proc
@@ -54,8 +54,8 @@ def test_predict_round_trips_checkpoint(mr_run, run_script):
 def test_textcnn_chinese_characters(fetch, run_script, tmp_path):
     """Character-level TextCNN on 5000 real Chinese reviews, 3 epochs (~15 s)."""
     proc = run_script(TRAIN, "--dataset", "chnsenti", "--data_dir", fetch("chnsenti"),
-                      "--limit", 5000, "--num_epochs", 3, "--max_len", 60,
-                      "--embedding_dim", 64, "--num_filters", 64, "--evaluate_every", 25,
+                      "--limit", 5000, "--epochs", 3, "--max_len", 60,
+                      "--embedding_dim", 64, "--num_filters", 64, "--eval_every", 25,
                       "--checkpoint_dir", tmp_path / "ckpt",
                       "--json", tmp_path / "r.json", "--plot", tmp_path / "c.png")
     result = json.loads((tmp_path / "r.json").read_text())
@@ -102,7 +102,7 @@ def test_no_sentence_is_in_two_splits(run_script, tmp_path):
     (tmp_path / "pos.txt").write_text("\n".join(pos + pos[:100] + ["both ways"]) + "\n")
     (tmp_path / "neg.txt").write_text("\n".join(neg + neg[:50] + ["both ways"]) + "\n")
     proc = run_script(TRAIN, "--dataset", "chnsenti", "--data_dir", tmp_path, "--tokens", "word",
-                      "--num_epochs", 1, "--batch_size", 16, "--evaluate_every", 10,
+                      "--epochs", 1, "--batch_size", 16, "--eval_every", 10,
                       "--checkpoint_dir", tmp_path / "ckpt", "--json", tmp_path / "r.json",
                       "--plot", "")
     result = json.loads((tmp_path / "r.json").read_text())

@@ -24,6 +24,15 @@ import pytest
 from tfcourse import REPO_ROOT
 
 BANNED = {"--data_path", "--save_path", "--result", "--figure", "--out", "--summary_dir"}
+#: one name for each idea: the old names, accepted only as hidden aliases (not in --help) where
+#: a recorded command used them (cli.add_alias)
+OLD_NAMES = {"--print_every": "--log_every", "--checkpoint_every": "--save_every",
+             "--num_epochs": "--epochs", "--max_max_epoch": "--epochs",
+             "--dropout_keep_prob": "--keep_prob", "--evaluate_every": "--eval_every",
+             "--warmup": "--num_warmup", "--max_steps": "--steps", "--resume": "--restore"}
+#: --resume RUN_DIR of the batch commands (reproduce, grade) goes on with a run folder where
+#: an earlier sitting stopped; a script's checkpoint is always continued with --restore
+BATCH_RESUME = {"setup/reproduce.py", "setup/grade.py"}
 #: dashed or old spellings kept as aliases, and why
 ALIASES = {
     ("setup/get_data.py", "--data-dir"): "the documented spelling before --data_dir",
@@ -139,6 +148,27 @@ def test_no_banned_or_dashed_flag_names(report):
                 if option in BANNED or "-" in option[2:] or not option.startswith("--"):
                     bad.append("%s %s" % (rel, option))
     assert bad == []
+
+
+def test_one_name_for_each_idea(report):
+    """The old names of a flag are hidden aliases (SUPPRESSed in --help) of the one name."""
+    shown, hidden = [], []
+    for rel, entry in report.items():
+        options = {o for flag in entry["flags"] for o in flag["options"]}
+        for flag in entry["flags"]:
+            for option in flag["options"]:
+                if option not in OLD_NAMES or (option == "--resume" and rel in BATCH_RESUME):
+                    continue
+                if flag["help"] != "==SUPPRESS==":
+                    shown.append("%s %s (call it %s)" % (rel, option, OLD_NAMES[option]))
+                else:
+                    hidden.append(rel)
+                    assert OLD_NAMES[option] in options, (rel, option)
+    assert shown == []
+    assert len(hidden) >= 4  # text classification, PTB and the motion apps keep theirs
+    for rel in BATCH_RESUME & set(report):
+        options = {o for flag in report[rel]["flags"] for o in flag["options"]}
+        assert "--checkpoint_dir" not in options, rel
 
 
 def test_float_flags_reject_nan_with_one_line_and_exit_2(report):

@@ -125,7 +125,7 @@ def test_truncated_checkpoint_names_file_and_intact_previous(kind, killed_mnist,
 
 def test_checkpoint_of_another_model_does_not_fit(run_script, fetch, tmp_path):
     run_script("lstm_ptb/train.py", "--model", "test", "--data_dir", fetch("ptb"),
-               "--max_max_epoch", 1, "--max_steps_per_epoch", 2, "--checkpoint_dir",
+               "--epochs", 1, "--max_steps_per_epoch", 2, "--checkpoint_dir",
                tmp_path, "--json", "", "--plot", "")
     line = one_error_line(run_script(MNIST, "--data_dir", fetch("mnist5k"), "--restore",
                                      "--checkpoint_dir", tmp_path, "--json", "", "--plot", "",

@@ -162,7 +162,7 @@ def ptb_test_run(fetch, run_script, tmp_path_factory):
     out = tmp_path_factory.mktemp("ptb_test")
     paths = {"save": str(out / "ckpt"), "json": str(out / "ptb_test.json"),
              "plot": str(out / "ptb_test.png")}
-    proc = run_script(SCRIPT, "--model", "test", "--data_dir", data_path, "--max_max_epoch", 2,
+    proc = run_script(SCRIPT, "--model", "test", "--data_dir", data_path, "--epochs", 2,
                       "--checkpoint_dir", paths["save"], "--json", paths["json"],
                       "--plot", paths["plot"])
     with open(paths["json"]) as f:
@@ -214,17 +214,18 @@ def test_restore_gives_same_valid_perplexity_and_resumes(ptb_test_run, run_scrip
     data_path, paths, _, result = ptb_test_run
     common = ["--model", "test", "--data_dir", data_path, "--checkpoint_dir", paths["save"],
               "--restore", "--plot", ""]
-    proc = run_script(SCRIPT, *common, "--max_max_epoch", 2, "--json", str(tmp_path / "r.json"))
-    restored = float(re.search(r"Restored .*model\.ckpt-2 \(epoch 2\) Valid Perplexity: "
+    proc = run_script(SCRIPT, *common, "--epochs", 2, "--json", str(tmp_path / "r.json"))
+    restored = float(re.search(r"Restored \(epoch 2\) Valid Perplexity: "
                                r"(\d+\.\d{3})", proc.stdout).group(1))
     assert restored == pytest.approx(result["valid_perplexity"], rel=1e-4)
+    assert re.search(r"restored .*model\.ckpt-2 \(epoch 2\)", proc.stdout)
     assert "Epoch: " not in proc.stdout  # nothing left to train
     with open(tmp_path / "r.json") as f:
         again = json.load(f)
     assert again["test_perplexity"] == pytest.approx(result["test_perplexity"], rel=1e-4)
     assert again["epochs_this_run"] == 0 and len(again["history"]) == 2
 
-    proc = run_script(SCRIPT, *common, "--max_max_epoch", 3, "--json", "")
+    proc = run_script(SCRIPT, *common, "--epochs", 3, "--json", "")
     assert "Epoch: 3 Learning rate: 0.250" in proc.stdout  # continues at the right epoch
     assert "Epoch: 1 " not in proc.stdout and "Epoch: 2 " not in proc.stdout
     assert "Epoch: 3 Valid Perplexity" in proc.stdout
@@ -232,7 +233,7 @@ def test_restore_gives_same_valid_perplexity_and_resumes(ptb_test_run, run_scrip
 
 def test_small_config_builds_and_runs_a_few_steps(fetch, run_script, tmp_path):
     proc = run_script(SCRIPT, "--model", "small", "--data_dir", fetch("ptb"),
-                      "--max_max_epoch", 1, "--max_steps_per_epoch", 4, "--checkpoint_dir", "",
+                      "--epochs", 1, "--max_steps_per_epoch", 4, "--checkpoint_dir", "",
                       "--json", str(tmp_path / "small.json"), "--plot", "")
     assert len(PROGRESS_LINE.findall(proc.stdout)) == 4
     with open(tmp_path / "small.json") as f:

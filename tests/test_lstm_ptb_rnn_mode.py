@@ -88,7 +88,7 @@ def test_block_mode_matches_basic_from_the_same_weights(ptb):
 def test_block_mode_trains_and_is_recorded(run_script, fetch, tmp_path):
     out = tmp_path / 'block.json'
     run_script('lstm_ptb/train.py', '--data_dir', fetch('ptb'), '--model', 'test',
-               '--rnn_mode', 'block', '--max_max_epoch', '1', '--checkpoint_dir', tmp_path / 'c',
+               '--rnn_mode', 'block', '--epochs', '1', '--checkpoint_dir', tmp_path / 'c',
                '--json', out, '--plot', '')
     record = json.loads(out.read_text())
     assert record['config']['rnn_mode'] == 'block'
@@ -101,7 +101,7 @@ def test_unknown_rnn_mode_is_one_line(run_script):
     assert 'Traceback' not in proc.stderr
 
 
-# ---------------------------------------------------------------- --dtype (issue 15)
+# ---------------------------------------------------------------- --dtype
 def _cost_and_grads(ptb, mode, dtype, words, values=None):
     """The cost, the dtypes of the variables and of their gradients, and the compute
     dtypes of the MatMuls, from the same weights (``values``) in ``dtype``."""
@@ -152,7 +152,7 @@ def test_float16_trains_with_loss_scaling_and_is_recorded(run_script, fetch, tmp
     out = tmp_path / 'fp16.json'
     run_script('lstm_ptb/train.py', '--data_dir', fetch('ptb'), '--model', 'test',
                '--rnn_mode', 'block', '--dtype', 'float16', '--loss_scale', '128',
-               '--max_max_epoch', '1', '--checkpoint_dir', '', '--json', out, '--plot', '')
+               '--epochs', '1', '--checkpoint_dir', '', '--json', out, '--plot', '')
     record = json.loads(out.read_text())
     assert record['dtype'] == 'float16' and record['config']['dtype'] == 'float16'
     assert 1 < record['test_perplexity'] < record['vocabulary'] * 2  # finite, learning

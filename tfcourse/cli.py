@@ -288,6 +288,18 @@ def add_data_dir(parser, dataset, help=None):
                         % (dataset, dataset))
 
 
+def add_alias(parser, old, new):
+    """``old``, a former name of the flag ``new``, still accepted (recorded commands use it)
+    but not shown in --help: the vocabulary has one name for each idea."""
+    action = next(a for a in parser._actions if new in a.option_strings)
+    kwargs = {"dest": action.dest, "default": argparse.SUPPRESS, "help": argparse.SUPPRESS}
+    if action.nargs == 0:  # store_true / store_const
+        kwargs.update(action="store_const", const=action.const)
+    else:
+        kwargs.update(type=action.type, choices=action.choices, nargs=action.nargs)
+    parser.add_argument(old, **kwargs)
+
+
 def add_checkpoint_flags(parser, name):
     """``--checkpoint_dir`` (checkpoints and TensorBoard events) and ``--restore``."""
     parser.add_argument("--checkpoint_dir", default=run_dir(name),

@@ -43,7 +43,7 @@ def parse_args(argv):
     p.add_argument("--threshold", type=cli.finite_float, default=None,
                    help="MOG2 varThreshold (16) / KNN dist2Threshold (400) / diff level (25)")
     p.add_argument("--kernel", type=int, default=3, help="morphology kernel size")
-    p.add_argument("--warmup", type=int, default=10,
+    p.add_argument("--num_warmup", type=int, default=10,
                    help="frames to learn the background before reporting boxes")
     p.add_argument("--max_frames", type=int, default=0, help="stop after N frames (0 = all)")
     p.add_argument("--output", default=cli.run_dir(NAME, NAME + ".mp4"),
@@ -59,6 +59,7 @@ def parse_args(argv):
     cli.add_output_flags(p, NAME, plot=False)
     p.add_argument("--no_display", action="store_true",
                    help="never open a window (also automatic when there is no display)")
+    cli.add_alias(p, "--warmup", "--num_warmup")  # the flag's first name
     args = p.parse_args(argv)
     for flag in ("min_area", "history", "kernel"):
         cli.check_positive("--" + flag, getattr(args, flag))
@@ -78,7 +79,7 @@ def main(argv=None):
         print("no display (or no GUI in this OpenCV build): running headless")
 
     detector = motion.MotionDetector(args.method, args.min_area, args.history, args.threshold,
-                                     args.kernel, args.warmup)
+                                     args.kernel, args.num_warmup)
     progress = cli.Progress(min(announced, args.max_frames or announced) or 1, unit="frames")
     saved, boxes_per_frame, n, quit_early = [], [], 0, False
     with contextlib.ExitStack() as outputs:  # video and CSV are renamed into place at the end

@@ -231,7 +231,7 @@ def parse_args(argv):
                    help="keep detections whether they move or not")
     p.add_argument("--min_moving", type=cli.finite_float, default=0.05,
                    help="share of a detection's box that must be moving to keep it")
-    p.add_argument("--warmup", type=int, default=10,
+    p.add_argument("--num_warmup", type=int, default=10,
                    help="frames to learn the background before the motion filter applies")
     p.add_argument("--min_iou", type=cli.finite_float, default=0.3,
                    help="tracker: IoU to continue a track")
@@ -254,6 +254,7 @@ def parse_args(argv):
     cli.add_output_flags(p, NAME, plot=False)
     p.add_argument("--no_display", action="store_true",
                    help="never open a window (also automatic when there is no display)")
+    cli.add_alias(p, "--warmup", "--num_warmup")  # the flag's first name
     args = p.parse_args(argv)
     if not 0 <= args.min_score <= 1:
         raise cli.UserError("--min_score must be between 0 and 1")
@@ -298,7 +299,7 @@ def main(argv=None):
     if not args.no_display and not show:
         print("no display (or no GUI in this OpenCV build): running headless")
 
-    mover = motion.MotionDetector(args.motion, warmup=args.warmup)
+    mover = motion.MotionDetector(args.motion, warmup=args.num_warmup)
     tracker = IouTracker(args.min_iou, args.max_missed, args.max_distance)
     counts = {"frames": 0, "raw": 0, "kept": 0, "quit": False}
     saved, track_frames = [], {}
@@ -352,7 +353,7 @@ def recognize_frame(frame, n, args, detector, mover, tracker, labels, counts, ro
     detections = detector.detect(frame)
     counts["raw"] += len(detections)
     if not args.no_motion_filter:
-        learning = mover.seen <= args.warmup
+        learning = mover.seen <= args.num_warmup
         detections = [d for d in detections if not learning
                       and moving_fraction(d[0], mask) >= args.min_moving]
     tracked = tracker.update(detections)

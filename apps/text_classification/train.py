@@ -7,7 +7,7 @@ Model: word (or character) embedding learned from scratch -> 1-D convolutions
 of widths 3, 4, 5 with 128 filters each + ReLU -> max-over-time pooling ->
 dropout 0.5 -> fully connected softmax over {negative, positive}; Adam 1e-3.
 The corpus is shuffled and split into train / dev / test; dev accuracy is
-measured every --evaluate_every steps, the best dev checkpoint is kept
+measured every --eval_every steps, the best dev checkpoint is kept
 (with the vocabulary, for predict.py) and finally scored on the test split.
 Checkpoints and TensorBoard summaries (train/ and dev/) go to
 --checkpoint_dir, the result to --json and the learning curve to --plot, by
@@ -48,13 +48,15 @@ def parse_args(argv):
     p.add_argument("--embedding_dim", type=int, default=128)
     p.add_argument("--filter_sizes", default="3,4,5")
     p.add_argument("--num_filters", type=int, default=128)
-    p.add_argument("--dropout_keep_prob", type=cli.finite_float, default=0.5)
+    p.add_argument("--keep_prob", type=cli.finite_float, default=0.5,
+                   help="dropout keep probability (default: %(default)s)")
     p.add_argument("--l2_reg_lambda", type=cli.finite_float, default=0.0)
     p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
     p.add_argument("--batch_size", type=int, default=64)
-    p.add_argument("--num_epochs", type=int, default=10)
-    p.add_argument("--max_steps", type=int, default=0, help="stop after this many steps (0 = none)")
-    p.add_argument("--evaluate_every", type=int, default=50, help="dev accuracy every N steps")
+    p.add_argument("--epochs", type=int, default=10, help="(default: %(default)s)")
+    p.add_argument("--steps", type=int, default=0,
+                   help="stop after this many steps (0: after --epochs)")
+    p.add_argument("--eval_every", type=int, default=50, help="dev accuracy every N steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint_dir", default=None,
                    help="checkpoints, vocab.json and TensorBoard summaries "
@@ -65,6 +67,9 @@ def parse_args(argv):
     p.add_argument("--plot", default=None, metavar="PATH",
                    help="learning-curve PNG (default runs/textcnn_DATASET/textcnn_DATASET.png; "
                         "'' to skip)")
+    for old, new in (("--dropout_keep_prob", "--keep_prob"), ("--num_epochs", "--epochs"),
+                     ("--max_steps", "--steps"), ("--evaluate_every", "--eval_every")):
+        cli.add_alias(p, old, new)  # the flags' first names
     args = p.parse_args(argv)
     tokens, max_len = DATASET_DEFAULTS[args.dataset]
     args.tokens = args.tokens or tokens
@@ -78,11 +83,11 @@ def parse_args(argv):
         args.filter_sizes = [int(s) for s in args.filter_sizes.split(",")]
     except ValueError:
         raise cli.UserError("--filter_sizes must be comma-separated integers, e.g. 3,4,5")
-    for flag in ("max_len", "embedding_dim", "num_filters", "batch_size", "num_epochs",
-                 "evaluate_every", "learning_rate"):
+    for flag in ("max_len", "embedding_dim", "num_filters", "batch_size", "epochs",
+                 "eval_every", "learning_rate"):
         cli.check_positive("--" + flag, getattr(args, flag))
-    if not 0 < args.dropout_keep_prob <= 1:
-        raise cli.UserError("--dropout_keep_prob must be in (0, 1]")
+    if not 0 < args.keep_prob <= 1:
+        raise cli.UserError("--keep_prob must be in (0, 1]")
     if not (0 < args.dev_fraction < 1 and 0 < args.test_fraction < 1
             and args.dev_fraction + args.test_fraction < 1):
         raise cli.UserError("--dev_fraction and --test_fraction must be in (0, 1) with sum < 1")
@@ -215,13 +220,13 @@ def dev_summary(value_acc, value_loss):
 
 
 def train(sess, args, g, splits, saver, rng):
-    """Train, evaluating the dev split every --evaluate_every steps; returns (step, curve, best)."""
+    """Train, evaluating the dev split every --eval_every steps; returns (step, curve, best)."""
     (x_train, y_train), (x_dev, y_dev) = splits["train"], splits["dev"]
     fix = "lower --learning_rate (now %g)" % args.learning_rate
     steps_per_epoch = (len(x_train) + args.batch_size - 1) // args.batch_size
-    total = steps_per_epoch * args.num_epochs
-    if args.max_steps:
-        total = min(total, args.max_steps)
+    total = steps_per_epoch * args.epochs
+    if args.steps:
+        total = min(total, args.steps)
     curve = {"step": [], "train_loss": [], "train_acc": [], "dev_step": [], "dev_acc": []}
     best = {"dev_acc": -1.0, "step": 0}
     progress = cli.Progress(total, unit="steps")
@@ -233,12 +238,12 @@ def train(sess, args, g, splits, saver, rng):
             _, step, loss, acc, summ = sess.run(
                 [g["train_op"], g["global_step"], g["loss"], g["accuracy"], g["summaries"]],
                 {g["input_x"]: x_train[idx], g["input_y"]: y_train[idx],
-                 g["dropout_keep_prob"]: args.dropout_keep_prob})
+                 g["dropout_keep_prob"]: args.keep_prob})
             checkpoints.check_finite(loss, step, fix)
             train_writer.add_summary(summ, step)
             window_loss.append(loss)
             window_acc.append(acc)
-            if step % args.evaluate_every == 0 or step == total:
+            if step % args.eval_every == 0 or step == total:
                 dev_acc, dev_loss = evaluate(sess, g, x_dev, y_dev)
                 dev_writer.add_summary(dev_summary(dev_acc, dev_loss), step)
                 curve["step"].append(step)
@@ -307,9 +312,11 @@ def result_record(args, vocab, splits, step, curve, best, test_acc, test_loss):
         "tokens": args.tokens, "max_len": args.max_len, "vocab_size": len(vocab),
         "sizes": {name: len(splits[name][0]) for name in ("train", "dev", "test")},
         "dropped_from_corpus": args.dropped,
-        "hyperparameters": {k: getattr(args, k) for k in (
-            "embedding_dim", "filter_sizes", "num_filters", "dropout_keep_prob",
-            "l2_reg_lambda", "learning_rate", "batch_size", "num_epochs", "seed", "limit")},
+        # the keys of the first records (dropout_keep_prob and num_epochs: the flags' old names)
+        "hyperparameters": dict({k: getattr(args, k) for k in (
+            "embedding_dim", "filter_sizes", "num_filters", "l2_reg_lambda", "learning_rate",
+            "batch_size", "seed", "limit")}, dropout_keep_prob=args.keep_prob,
+            num_epochs=args.epochs),
         "steps": step, "epochs": best["epochs"],
         "best_dev_accuracy": best["dev_acc"], "best_dev_step": best["step"],
         "test_accuracy": float(test_acc), "test_loss": float(test_loss),
