@@ -2,8 +2,9 @@
 
 Reads every JSON written by ``<model>/benchmark.py --json`` in --results_dir
 and draws, per model, the forward and forward-backward seconds per batch of
-each run next to the report's RTX 2070 figures (batch 32).  Log scale: a
-2-core CPU is one to two orders of magnitude slower than the GPU.
+each run next to the report's RTX 2070 figures (report §2.3.3, §2.4.3, §2.5.3, §2.6.3, which
+give them as screenshots and numbers; the chart is this project's).  Log scale: a 2-core CPU is
+one to two orders of magnitude slower than the GPU.
 
     python images/plot_benchmarks.py        # results/benchmarks/*.json -> runs/plot_benchmarks/
     python images/plot_benchmarks.py --plot images/cnn_benchmarks.png     # record the figure
@@ -20,7 +21,8 @@ NAME = "plot_benchmarks"
 
 MODELS = ['AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152']
 
-# The report's figures: seconds per batch of 32 on an RTX 2070 (None: not reported).
+# The report's figures: seconds per batch on an RTX 2070 (None: not reported); its "Backward" is
+# the forward-backward pass.  §2.5.1 and §2.6.1 give the batch, 32; §2.3 and §2.4 do not.
 REPORT_RTX2070 = {
     'AlexNet': (0.016, 0.044),
     'VGG-16': (0.181, 0.816),
@@ -95,9 +97,9 @@ def plot(records, out):
                          'forward-backward (%s)' % tag))
         if model in REPORT_RTX2070:
             fwd, bwd = REPORT_RTX2070[model]
-            bars.append((fwd, 'forward', '//', 'forward (report, RTX 2070, batch 32)'))
+            bars.append((fwd, 'forward', '//', 'forward (report §2.3-2.6, RTX 2070)'))
             bars.append((bwd, 'forward_backward', '//',
-                         'forward-backward (report, RTX 2070, batch 32)'))
+                         'forward-backward (report §2.3-2.4, RTX 2070)'))
         offsets = [(j - (len(bars) - 1) / 2.0) * width for j in range(len(bars))]
         for offset, (value, key, hatch, label) in zip(offsets, bars):
             bar(i + offset, value, key, hatch, label)

@@ -2,7 +2,7 @@
 
 Trains the regularized LSTM language model of Zaremba et al., 2014
 ("Recurrent Neural Network Regularization", http://arxiv.org/abs/1409.2329)
-on the Penn Treebank, as in the report (after "TensorFlow实战", chapter 7.2).
+on the Penn Treebank, as in report §2.7 (after the book "TensorFlow实战", ch. 7).
 There are 3 supported model configurations (and a tiny one for tests):
 
 ===========================================================================
@@ -45,7 +45,8 @@ from tfcourse.datasets import fetch_hint, source_label
 
 import reader  # lstm_ptb/reader.py, next to this script
 
-#: the classic table (real PTB) and the report's small run (RTX 2070)
+#: the classic table (real PTB) and the report's small run (§2.7.3, RTX 2070: 41.29, 120.362,
+#: 114.323, "30000单词每秒")
 REFERENCE = {
     "classic_small": {"train": 37.99, "valid": 121.39, "test": 115.91},
     "classic_medium": {"train": 48.45, "valid": 86.16, "test": 82.07},

@@ -1,6 +1,7 @@
 """TensorBoard step by step: the TensorFlow Dev Summit 2017 talk, on a small MNIST CNN.
 
-The talk ("Hands-on TensorBoard") builds one small convolutional network and
+The talk ("Hands-on TensorBoard", summed up in blog part 10 as "Hands On
+TensorBoard") builds one small convolutional network and
 shows, one step at a time, what TensorBoard makes visible.  --stage N runs
 step N into its own folder under --checkpoint_dir; --stage all runs them all:
 

@@ -4,9 +4,10 @@
 
 Prints the TensorFlow / tf_slim / tf-keras versions, every device TensorFlow
 sees (the GPU's name, or clearly "no GPU, running on CPU"), runs a small
-matrix product on each device and checks it against NumPy, then the report's
-hello-world examples: a constant string and placeholder sums in a
-``tf.Session``.  Exits 0 when everything works, 1 when a check fails.
+matrix product on each device and checks it against NumPy (the installation
+test of report §2.1.4, "能够调用gpu"), then the hello-world examples of blog
+part 1: a constant string and placeholder sums in a ``tf.Session``.  Exits 0
+when everything works, 1 when a check fails.
 """
 import argparse
 import platform
@@ -62,7 +63,7 @@ def matmul_on(device, n=64):
 
 
 def hello_world():
-    """The report's first programs: a constant string, then placeholder sums."""
+    """Blog part 1's first programs (Hello World): a constant string, then placeholder sums."""
     graph = tf.Graph()
     with graph.as_default():
         hello = tf.constant("Hello, TensorFlow!")

@@ -19,7 +19,7 @@ from tfcourse.datasets import registry
 
 def parse_args(argv, names):
     parser = argparse.ArgumentParser(
-        description="Download the course's data sets into DATA_DIR/<name>/.",
+        description="Download the scripts' data sets into DATA_DIR/<name>/.",
         epilog="data sets: " + "; ".join("%s: %s" % (n, m.DESCRIPTION) for n, m in names.items()))
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="data sets to fetch: %s, or all" % ", ".join(names))

@@ -2,9 +2,12 @@
 
     python setup/linear_regression.py
 
-The classic first TensorFlow example: 17 (x, y) points, two variables, a
-mean-squared-error cost and GradientDescentOptimizer, fed through
-placeholders one epoch after another.  Prints the cost every --display_step
+The classic first TensorFlow example, as blog part 1 gives it: 17 (x, y)
+points, two variables, a mean-squared-error cost and
+GradientDescentOptimizer(0.01), fed through placeholders one point at a time,
+epoch after epoch.  The blog runs 2000 epochs and prints every 50th
+("training_epochs = 2000", "display_step = 50"); here 1000 and every 100th by
+default (``--epochs 2000 --display_step 50`` for the blog's).  Prints the cost every --display_step
 epochs, compares the result with the closed-form least-squares fit, draws the
 points and the fitted line into --plot and writes --json (by default under
 runs/linear_regression/; to record: --json results/linear_regression.json

@@ -1,4 +1,4 @@
-"""Reproduce the report's figures and grade them: one command for students and graders.
+"""Reproduce the documents' figures and grade them: one command for students and graders.
 
     python setup/reproduce.py                      # the quick tier: every script, reduced steps
     python setup/reproduce.py --tier report        # the report's settings (hours on a CPU)
@@ -12,7 +12,7 @@ The scripts run one after another (never two heavy jobs at once) from the
 table in ``setup/scripts_table.py``; each writes its log, JSON and PNG into
 ``runs/reproduce-<timestamp>/`` (what a script writes by default, such as the
 motion apps' videos, goes to its ``runs/`` subfolder).  The run ends with ``REPORT.md`` there: one
-row per figure with the report's figure, this run's, a verdict (``match``,
+row per figure with the document's figure and its source, this run's, a verdict (``match``,
 ``below``, ``not comparable`` with the reason, or ``missing``) and the
 machine.  ``--check`` exits with status 1 when a graded figure misses its
 tolerance.  ``results/`` and ``images/`` are written only with ``--record``.
@@ -36,7 +36,7 @@ import time
 
 from tfcourse import REPO_ROOT, cli, default_data_dir
 from tfcourse.machine import cpu_info, cpu_peak_gflops
-from scripts_table import DATA_CHECKS, SCRIPTS, TOLERANCES, by_name, lookup
+from scripts_table import DATA_CHECKS, SCRIPTS, SOURCES, TOLERANCES, by_name, lookup
 
 REPORT_GPU = 'RTX 2070'  # the report's figures were measured on a GeForce RTX 2070
 README_FILES = ['README.md', 'README.zh-CN.md']
@@ -112,6 +112,7 @@ def grade(script, figure, record, context):
         gpu = _gpu_of(record, context)
         if not gpu or REPORT_GPU not in gpu:
             where = gpu or 'CPU: %s' % (record.get('cpu_model') or context.get(
+                'machine', {}).get('cpu') or (record.get('reproduce') or {}).get(
                 'machine', {}).get('cpu') or (record.get('device_names') or ['unknown'])[0])
             return 'not comparable', 'other hardware (%s; the report used a GeForce %s)' % (
                 where, REPORT_GPU)
@@ -186,6 +187,14 @@ def _fmt(value, unit):
     return str(value)
 
 
+def _report_cell(script, figure):
+    """The document's figure and where it stands (SOURCES), e.g. '99.27 % (report §2.2.3)'."""
+    cell = _fmt(figure.report, figure.unit)
+    if figure.report is not None and script.name in SOURCES:
+        cell += ' (%s)' % SOURCES[script.name]
+    return cell
+
+
 def rows(records, context, names=None, skipped=None):
     """One row per figure: dicts with script, figure, report, value, verdict, reason.
 
@@ -199,7 +208,7 @@ def rows(records, context, names=None, skipped=None):
             for figure in script.figures:
                 if figure.report is not None or script.name in skipped:
                     out.append({'script': script.path, 'figure': figure.label,
-                                'report': _fmt(figure.report, figure.unit), 'value': '—',
+                                'report': _report_cell(script, figure), 'value': '—',
                                 'verdict': 'not run',
                                 'reason': skipped.get(script.name, 'not in --only')})
             continue
@@ -208,7 +217,7 @@ def rows(records, context, names=None, skipped=None):
             verdict, reason = grade(script, figure, record, context)
             value = lookup(record, figure.key) if record else None
             out.append({'script': script.path, 'figure': figure.label,
-                        'report': _fmt(figure.report, figure.unit),
+                        'report': _report_cell(script, figure),
                         'value': _fmt(value, figure.unit), 'verdict': verdict,
                         'reason': reason})
     return out

@@ -229,7 +229,7 @@ def test_diverging_loss_stops_with_exit_2(captcha_sets, run_script, tmp_path):
 
 
 def test_width_scales_every_layer(captcha_sets, run_script, tmp_path):
-    """--width 0.5: half the blog's maps and units, in the graph and in the JSON."""
+    """--width 0.5: half the maps and units, in the graph and in the JSON."""
     from tfcourse.compat import tf
 
     proc = run_script(TRAIN, "--data_dir", captcha_sets / "data", "--checkpoint_dir", tmp_path,

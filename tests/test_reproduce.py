@@ -163,7 +163,8 @@ def test_quick_tier_end_to_end_on_real_digits(run_script, fetch, tmp_path):
                       '--check', '--runs_dir', tmp_path)
     (run_dir,) = [p for p in tmp_path.iterdir() if p.name.startswith('reproduce-')]
     report = (run_dir / 'REPORT.md').read_text()
-    assert '| `mnist_cnn/train.py` | MNIST CNN test accuracy | 99.27 % |' in report
+    assert ('| `mnist_cnn/train.py` | MNIST CNN test accuracy | 99.27 % (report §2.2.3) |'
+            in report)
     assert 'not comparable | an offline subset (' in report
     assert 'cost above the least-squares optimum' in report and '| match |' in report
     assert 'tier: quick' in report and 'cores' in report and 'load average' in report

@@ -1,5 +1,6 @@
 """setup/: the install check and the two basic graph-mode examples."""
 import json
+import re
 
 import pytest
 
@@ -31,6 +32,19 @@ def test_softmax_regression_on_real_digits(run_script, fetch, tmp_path):
     accuracy = json.loads((tmp_path / "s.json").read_text())["test_accuracy"]
     assert "test accuracy" in out
     assert accuracy > 0.82  # 300 steps on 3600 digits; ~92 % on full MNIST with 1000 steps
+
+
+def test_softmax_regression_blog_recipe_learns(run_script, fetch, tmp_path):
+    """Blog part 1's recipe (--epochs, rate 0.01, batch 100): whole epochs, a falling cost."""
+    out = run_script("setup/softmax_regression.py", "--data_dir", fetch("mnist5k"),
+                     "--epochs", 3, "--learning_rate", 0.01,
+                     "--json", tmp_path / "s.json").stdout
+    result = json.loads((tmp_path / "s.json").read_text())
+    costs = [float(c) for c in re.findall(r"^Epoch: \d{4} cost= ([\d.]+)$", out, flags=re.M)]
+    assert len(costs) == 3 and costs[0] > costs[1] > costs[2]
+    assert result["epochs"] == 3 and result["batch_size"] == 100
+    assert result["steps"] == 3 * (result["train_examples"] // 100)   # 3 x 36 on 3600 digits
+    assert result["test_accuracy"] > 0.7  # 79.9 % measured; chance is 10 %
 
 
 def test_bad_flag_value_is_one_line(run_script):

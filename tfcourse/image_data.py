@@ -29,7 +29,8 @@ DATASETS = ("mnist", "mnist5k", "fashion_mnist", "cifar10", "flowers17")
 #: horizontal flips are label-preserving for these (not for digits)
 FLIP = {"mnist": False, "mnist5k": False, "fashion_mnist": True, "cifar10": True,
         "flowers17": True}
-#: augment (random crop and flip) by default: the sets the course augments
+#: augment (random crop and flip) by default: this project's choice for the photo sets (the PKU
+#: lecture's CIFAR-10 code shows none)
 AUGMENT = {"mnist": False, "mnist5k": False, "fashion_mnist": False, "cifar10": True,
            "flowers17": True}
 

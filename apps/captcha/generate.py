@@ -4,17 +4,20 @@
     python apps/captcha/generate.py              # -> data/captcha/{train,test}.npz + samples/
     python apps/captcha/generate.py --train_size 2000 --test_size 200 --data_dir /tmp/cap
 
-As in the blog: a 280x28 image, ten cells of 28x28, each a random GB2312
-level-1 character drawn with PIL at font size 25 (jittered by -2..+1), black
-on white, upright or rotated by 180 degrees.  3-6 positions are inverted,
-chosen at random.  Light jitter: each glyph is centred on its ink box (so
+As in blog part 9: a 280x28 image of ten random GB2312 level-1 characters
+drawn with PIL at font size 25, black on white, upright or rotated by 180
+degrees, 3-6 positions inverted, chosen at random ("num_flip =
+random.randint(3,6)").  Here each character has a cell of 28x28 (the blog
+places them every 26 pixels) and its font size is jittered by -2..+1; the
+jitter and noise below are this project's (the blog adds none: "没有在生成的字
+加一些噪声").  Light jitter: each glyph is centred on its ink box (so
 its height in the cell gives nothing away), then shifted by up to 2 pixels
 and turned by up to 5 degrees; ink darkness varies per captcha; two faint
 random lines and Gaussian pixel noise are added.  The training captchas
 alone are also augmented, so that no training font's strokes are special:
 stroke width jittered by up to --stroke pixels (a blend of the glyph and its
 grey dilation or erosion) and a small elastic distortion (--elastic pixels,
-Simard et al.); the test captchas are the blog's, with the light jitter only.
+Simard et al.); the test captchas get the light jitter only.
 
 The training set uses the --train_fonts (Hei, Ming, Song, an oblique sans,
 the textbook Kai LXGW WenKai); the test set only the held-out --test_font

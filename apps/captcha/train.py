@@ -5,12 +5,14 @@
     python apps/captcha/train.py --restore --steps 5000     # continue a run
     tensorboard --logdir runs/apps_captcha
 
-Model (after the blog): the 28x280 captcha -> three stages of 3x3 convolution
-+ batch normalisation + ReLU + 2x2 average pooling (16, 32, 64 maps: 14x140,
-7x70, 4x35) -> a 512-unit fully connected layer (dropout optional; --width
-scales the maps and units) -> ten
-heads, one per position, each a 2-way softmax (upright / upside down).  The
-loss is the mean of the ten cross-entropies; Adam, its rate falling tenfold
+Model (this project's; blog part 9's is 5x5, 5x5 and 3x3 convolutions of 32
+maps each with 2x2 average pooling of stride 1, a linear 512-unit layer and ten
+2-way heads, the summed cross-entropies under Adam 1e-4): the 28x280 captcha
+-> three stages of 3x3 convolution + batch normalisation + ReLU + 2x2 average
+pooling (16, 32, 64 maps: 14x140, 7x70, 4x35) -> a 512-unit fully connected
+layer (dropout optional; --width scales the maps and units) -> ten heads,
+one per position, each a 2-way softmax (upright / upside down).  The loss is
+the mean of the ten cross-entropies; Adam, its rate falling tenfold
 after half and after three quarters of the steps.  A captcha counts as
 read only when all ten heads are right.  The last --validation captchas of
 the training set (training fonts) are held back for the curve; at the end
@@ -49,7 +51,7 @@ def parse_args(argv):
                    help="fractions of --steps after which the learning rate falls tenfold "
                         "(at a constant rate the validation accuracy levelled off at 98.3 %%)")
     p.add_argument("--width", type=cli.finite_float, default=1.0,
-                   help="multiply every layer's maps and units by this (1: the blog's "
+                   help="multiply every layer's maps and units by this (1: "
                         "16/32/64 maps and 512 units)")
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
                    help="dropout keep probability of the 512-unit layer (1 = no dropout: "
@@ -77,7 +79,7 @@ def parse_args(argv):
         cli.check_positive("--" + flag, getattr(args, flag))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
-    training.check_width(args.width, "the blog's")
+    training.check_width(args.width, "this script's")
     if args.batch_size > 4096:
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
@@ -131,8 +133,8 @@ def augment_batch(images, labels, rng, ops):
 
 # ---------------------------------------------------------------- the model
 def layer_sizes(width):
-    """The maps of the three conv stages and the units of fc4: the blog's 16, 32, 64 and
-    512 times --width."""
+    """The maps of the three conv stages and the units of fc4: 16, 32, 64 and 512 times
+    --width."""
     return [training.scaled(n, width) for n in (16, 32, 64, 512)]
 
 

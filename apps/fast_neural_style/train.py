@@ -4,6 +4,9 @@
     python apps/fast_neural_style/train.py --dataset coco --steps 40000   # the paper's setting
     python apps/fast_neural_style/train.py --restore --steps 4000          # continue a run
 
+Blog part 6 explains the method and trains OlavHN/fast-neural-style on COCO
+with the VGG-19 loss network; it gives no figure.
+
 The transform network (transform_net.py) turns a batch of random square
 crops into stylised images; the frozen loss network (tfcourse/style.py:
 ``mobilenet_v2`` from the SSDLite graph offline, or MatConvNet's ``vgg19``)

@@ -4,6 +4,8 @@
     python apps/motion_detection/detect.py --method knn --csv boxes.csv
     python apps/motion_detection/detect.py --input 0                # camera 0, shows a window
 
+The demo task "运动目标检测" of report §1.3, which names the task only.
+
 Each frame: foreground mask (MOG2 or KNN background model, or the difference
 to the previous frame) -> threshold (drops MOG2/KNN shadows) -> opening to
 remove speckle, closing + dilation to join the parts of one object ->

@@ -5,6 +5,8 @@
     python apps/motion_recognition/recognize.py --model frozen_inference_graph.pb \\
         --labels mscoco_label_map.pbtxt --classes person,car
 
+The demo task "运动目标识别" of report §1.3, which names the task only.
+
 Per frame: (1) the detector -- any TF1 Object Detection API frozen graph,
 loaded with tf.GraphDef + tf.import_graph_def and run in a tf.Session
 (``image_tensor`` in; ``detection_boxes`` / ``detection_scores`` /

@@ -5,6 +5,9 @@
         --style_blend_weights 0.7 0.3 --size 512 --optimizer lbfgs --preserve_colors
     python apps/neural_style/stylize.py --network vgg19    # the paper's VGG-19 (get_data.py vgg19)
 
+Blog part 2 explains the method and walks through an open-source TensorFlow
+version on the pretrained VGG-19; it gives no figure.
+
 The loss network is frozen; the only variable is the image.  Its loss:
 content_weight * content loss (mean squared feature difference at the
 content layer) + style_weight * style loss (mean squared difference of the

@@ -11,9 +11,11 @@ measured every --eval_every steps, the best dev checkpoint is kept
 (with the vocabulary, for predict.py) and finally scored on the test split.
 Checkpoints and TensorBoard summaries (train/ and dev/) go to
 --checkpoint_dir, the result to --json and the learning curve to --plot, by
-default all under runs/textcnn_DATASET/; to record the report's run:
+default all under runs/textcnn_DATASET/; to record the run:
 --json results/apps_textcnn_mr.json --plot images/apps_textcnn_mr.png.
-Reference: Kim (2014) CNN-rand 76.1% on MR (10-fold cross-validation).
+Report §1.3 names text classification as a demo task only (no model, data or
+figure); TextCNN is this project's choice.  Reference: Kim (2014) CNN-rand
+76.1% on MR (10-fold cross-validation), the paper's figure.
 """
 import argparse
 import os
