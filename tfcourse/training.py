@@ -368,7 +368,8 @@ class Run:
 # ---------------------------------------------------------------- outputs
 def export_weights(sess, path):
     """The model's weights (trainable, and the batch-norm moving averages) as .npz at ``path``,
-    and their names and shapes in the .txt beside it (like the PKU lecture's weights.txt, which also holds the values)."""
+    and their names and shapes in the .txt beside it (like the PKU lecture's weights.txt,
+    which also holds the values)."""
     variables = [v for v in tf.global_variables()
                  if v in tf.trainable_variables() or "moving_" in v.op.name]
     values = sess.run(variables)
