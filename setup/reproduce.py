@@ -87,6 +87,10 @@ def grade(script, figure, record, context):
     """
     if record is None:
         return 'missing', 'the script wrote no result'
+    fewest = TOLERANCES['ratio_min_batches'][0]
+    if figure.kind == 'ratio' and (record.get('num_batches') or fewest) < fewest:
+        return 'recorded', ('%d timed batches: too few to grade the ratio (at least %d)'
+                            % (record['num_batches'], fewest))
     value = lookup(record, figure.key)
     if value is None:
         return 'missing', 'the result has no %s' % (figure.key if isinstance(figure.key, str)
@@ -95,14 +99,9 @@ def grade(script, figure, record, context):
     if kind == 'info':
         return 'recorded', 'no report figure' if figure.report is None else ''
     if kind == 'ratio':
-        lo, hi = tol
-        timed = record.get('num_batches')
-        fewest = TOLERANCES['ratio_min_batches'][0]
-        if timed is not None and timed < fewest:
-            return 'recorded', ('%d timed batches: too few to grade the ratio (at least %d)'
-                                % (timed, fewest))
+        lo, hi, what = (tuple(tol) + ('backward/forward',))[:3]
         ok = lo <= value <= hi
-        return ('match' if ok else 'below'), 'backward/forward in [%g, %g]' % (lo, hi)
+        return ('match' if ok else 'below'), '%s in [%g, %g]' % (what, lo, hi)
     if kind == 'at_most':
         return ('match' if value <= tol else 'below'), 'at most %s' % _fmt(tol, figure.unit)
     if kind == 'gflops':

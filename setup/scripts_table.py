@@ -64,6 +64,10 @@ TOLERANCES = {
     'ratio_min_batches': (10, 'the ratio is graded from 10 timed batches up: the quick tier\'s '
                               '2 batches of 4 are too few and too small (ResNet-152 here: 5.33 '
                               'from 3 batches of 8, 4.33 from 20 batches of 32)'),
+    'peers': ((0.0, 1.05, 'ours / the faster of ours and tf-slim\'s'),
+              'a benchmark script\'s network times within 5 % of the faster of itself and '
+              'tf-slim\'s build of the same network, on the same machine in one run: more '
+              'would be overhead of the script\'s own (casts, extra ops, a tf.cond)'),
     'gflops_siblings': (4.0, 'the nets run the same convolution kernels, so their GFLOP/s on one '
                              'device agree within a factor of about 2; a factor of 4 from the '
                              'median of the others is a bug to explain'),
@@ -240,6 +244,22 @@ SCRIPTS = [
     _bench('vgg16', 'vggnet/benchmark.py', 'VGG-16', 0.181, 0.816),
     _bench('inception_v3', 'googlenet/benchmark.py', 'Inception-V3', 0.127, None),
     _bench('resnet_v2_152', 'resnet/benchmark.py', 'ResNet-V2-152', 0.214, None),
+    Script('benchmark_peers', 'setup/compare_benchmarks.py',
+           'the four benchmark networks timed against tf-slim\'s builds, side by side',
+           {'quick': [], 'report': []},
+           ['--nets', 'alexnet', '--batch_size', '2', '--num_batches', '1', '--num_warmup', '1',
+            '--rounds', '1'],
+           ['--batch_size', '32', '--num_batches', '5', '--num_warmup', '1', '--rounds', '2'],
+           ('json',), ('results/benchmarks/peers.json', None),
+           None,  # builds the four scripts' graphs (test_gpu_kernels.py) and tf-slim's nets
+           [Figure('%s %s time, ours / the faster of ours and tf-slim' % (label, what),
+                   (lambda net, key: lambda r: r['nets'][net][key]['ours_over_faster'])(
+                       net, key), None, 'x', 'ratio', TOLERANCES['peers'][0])
+            for net, label in (('alexnet', 'AlexNet'), ('vgg16', 'VGG-16'),
+                               ('inception_v3', 'Inception-V3'),
+                               ('resnet_v2_152', 'ResNet-V2-152'))
+            for key, what in (('forward', 'forward'), ('forward_backward',
+                                                       'forward-backward'))]),
     # the same nets in bfloat16 (float32 master weights): the report has no such figures
     _bench('alexnet_bf16', 'alexnet/benchmark.py', 'AlexNet bfloat16', None, None,
            ['--dtype', 'bfloat16'], slug='alexnet_bfloat16'),
