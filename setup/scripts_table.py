@@ -72,6 +72,25 @@ TOLERANCES = {
     'chinese_characters': (0.437, 'the blog\'s 43.7 % top-1 (HWDB1.1, 3755 classes, its own '
                                   'photos): comparable only on that data'),
     'linreg': (0.01, 'gradient descent ends within 1 % of the least-squares optimum\'s cost'),
+    # the quick tier's own bounds (QUICK below), measured on its settings and data
+    'mnist_cnn_quick': (0.90, 'MEASURING'),
+    'ptb_small_quick': (400.0, 'MEASURING'),
+}
+
+#: (row, figure key) -> TOLERANCES key of the bound that grades it at the quick tier, where
+#: the report's cannot (fewer steps, a data subset): a model that cannot learn fails there too
+QUICK = {
+    ('mnist_cnn', 'test_accuracy'): 'mnist_cnn_quick',
+    ('ptb_small', 'test_perplexity'): 'ptb_small_quick',
+}
+
+#: rows whose graded figure the grader measures itself from the SavedModel the script
+#: exports (tfcourse/serving.py; setup/grading/measure.py), not from the script's own JSON
+MEASURED = {
+    'mnist_cnn': ('classifier', 'test_accuracy'),
+    'mnist_cnn_bf16': ('classifier', 'test_accuracy'),
+    'ptb_small': ('perplexity', 'test_perplexity'),
+    'ptb_small_block': ('perplexity', 'test_perplexity'),
 }
 
 #: 2 batches of 4: the quick tier took 17 min 25 s with 3 batches of 8 (2026-12-02), of it
@@ -438,6 +457,8 @@ SCRIPTS = [
 OTHER_SCRIPTS = {
     'setup/get_data.py': 'fetches the data sets the rows need',
     'setup/reproduce.py': 'this table\'s runner',
+    'setup/grade.py': 'grades a class of submissions with setup/assignments/ (rows of this '
+                      'table), in sandboxes',
     'images/plot_benchmarks.py': 'draws images/cnn_benchmarks.png from results/benchmarks/',
     'apps/text_classification/predict.py': 'restores the textcnn graph from a checkpoint',
     'mnist_cnn/train_distributed.py': 'one process of a cluster; launch_local_cluster.py runs '
