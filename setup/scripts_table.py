@@ -73,8 +73,12 @@ TOLERANCES = {
                                   'photos): comparable only on that data'),
     'linreg': (0.01, 'gradient descent ends within 1 % of the least-squares optimum\'s cost'),
     # the quick tier's own bounds (QUICK below), measured on its settings and data
-    'mnist_cnn_quick': (0.90, 'MEASURING'),
-    'ptb_small_quick': (400.0, 'MEASURING'),
+    'mnist_cnn_quick': (0.85, '300 steps of 50 on mnist5k (the quick tier) gave 90.7-92.4 % '
+                              'test accuracy for seeds 0-4 (2026-12-03); 85 % leaves room for '
+                              'seeds, a model that cannot learn stays near 10 %'),
+    'ptb_small_quick': (300.0, '2 epochs of the small config on the offline WSJ sample gave '
+                               'test perplexity 208.3, 161.6, 163.9 for seeds 0-2 (2026-12-03); '
+                               'guessing uniformly over its 1697 words gives 1697'),
 }
 
 #: (row, figure key) -> TOLERANCES key of the bound that grades it at the quick tier, where

@@ -480,3 +480,15 @@ def test_timing_is_the_graders_and_a_smaller_net_cannot_pass(tmp_path, run_scrip
     assert book["smaller"]["network: verdict"] == "below"
     assert "parameters" in _result(out, "smaller")["items"][0]["reason"]
     assert book["printer"]["total"] == "0" and book["printer"]["forward: verdict"] == "missing"
+
+
+def test_readmes_show_the_shipped_mnist_assignment():
+    """The assignment file in both READMEs is setup/assignments/mnist_cnn.toml (its comments
+    aside)."""
+    import re
+
+    shipped = assignments.tomllib.load(open(assignments.find("mnist_cnn"), "rb"))
+    for name in ("README.md", "README.zh-CN.md"):
+        text = open(os.path.join(REPO_ROOT, name), encoding="utf-8").read()
+        blocks = re.findall(r"^```toml\n(.*?)^```", text, flags=re.S | re.M)
+        assert len(blocks) == 1 and assignments.tomllib.loads(blocks[0]) == shipped, name

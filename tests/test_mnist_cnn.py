@@ -113,9 +113,10 @@ def test_export_serves_the_test_accuracy(short_run, fetch):
     assert abs(float(np.mean(got["classes"] == test.labels)) - result["test_accuracy"]) < 1e-6
     assert got["logits"].shape == (len(test.labels), 10)
     cli_tool = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    np.save(str(tmp / "two.npy"), test.images[:2])
     proc = subprocess.run([cli_tool, "run", "--dir", version, "--tag_set", "serve",
                            "--signature_def", "serving_default",
-                           "--input_exprs", "images=np.zeros((2, 784))"],
+                           "--inputs", "images=%s" % (tmp / "two.npy")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "classes" in proc.stdout and "logits" in proc.stdout

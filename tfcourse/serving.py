@@ -21,8 +21,9 @@ Serving it
 On its own, with the ``saved_model_cli`` that TensorFlow installs::
 
     saved_model_cli show --dir runs/mnist_cnn/export/20000 --all
+    python -c "import numpy as np; np.save('digit.npy', np.zeros((1, 784), np.float32))"
     saved_model_cli run --dir runs/mnist_cnn/export/20000 --tag_set serve \\
-        --signature_def serving_default --input_exprs 'images=np.zeros((1, 784))'
+        --signature_def serving_default --inputs images=digit.npy
 
 With TensorFlow Serving's docker image (REST on port 8501; the model folder
 is the export folder, whose numbered versions it watches)::

@@ -103,7 +103,7 @@ def _files(root):
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not _skip(folder, [d])]
         for name in files:
-            if not _skip(folder, [name]):
+            if not _skip(folder, [name]) and not os.path.islink(os.path.join(folder, name)):
                 found.append(os.path.relpath(os.path.join(folder, name), root))
     return sorted(found)
 
@@ -124,7 +124,8 @@ def prepare_tree(source, tree, assignment, scratch):
     else:
         raise ValueError("%s is neither a folder nor a .zip/.tar.gz" % source)
     if os.path.isfile(os.path.join(given, "tfcourse", "__init__.py")):
-        shutil.copytree(given, tree, ignore=_skip, symlinks=False)
+        # links stay links: read in the sandbox, with the submission's user's rights only
+        shutil.copytree(given, tree, ignore=_skip, symlinks=True)
         return "copy", notes, [f for f in _files(tree)]
     reference_copy(tree)
     wanted = list(assignment.files)
@@ -485,12 +486,25 @@ def _has_saved_model(export):
         return False
 
 
-def _own_json(argv):
-    path = flag_value(argv, "--json")
+def read_untrusted(path, limit=16 << 20):
+    """The text of a file a submission wrote, read only if it is a regular file (no link, no
+    pipe, no device) of at most ``limit`` bytes; None otherwise."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError, TypeError):
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace")
+    except (OSError, TypeError):
+        return None
+
+
+def _own_json(argv):
+    text = read_untrusted(flag_value(argv, "--json"))
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
         return None
 
 
