@@ -207,6 +207,7 @@ def parse_args(argv=None):
         raise cli.UserError("--restore needs a --checkpoint_dir to restore from")
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",),
                       skip_empty_folders=True)  # '' here: no checkpoints, no summaries
+    serving.check_export_dir(args)
     return args
 
 

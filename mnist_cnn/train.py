@@ -55,6 +55,7 @@ def parse_args(argv=None):
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
+    serving.check_export_dir(args)
     return args
 
 

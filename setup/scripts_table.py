@@ -79,6 +79,14 @@ TOLERANCES = {
     'ptb_small_quick': (300.0, '2 epochs of the small config on the offline WSJ sample gave '
                                'test perplexity 208.3, 161.6, 163.9 for seeds 0-2 (2026-12-03); '
                                'guessing uniformly over its 1697 words gives 1697'),
+    # the five train scripts at the quick tier (TRAIN_QUICK: 40 steps of 32 on mnist5k);
+    # mnist5k's test set holds 100 of each digit: a net that learns nothing gets 10 %
+    'lenet5_quick': (0.50, 'seeds 0-1 gave 67.6 and 72.2 % (2026-12-03)'),
+    'alexnet8_quick': (0.15, 'seeds 0-1 gave 23.6 and 22.3 % at width 0.125 (2026-12-03): '
+                             'batch norm and 40 steps leave it just above chance'),
+    'vgg16_quick': (0.20, 'seeds 0-1 gave 35.3 and 40.6 % at width 0.125 (2026-12-03)'),
+    'inception10_quick': (0.45, 'seeds 0-1 gave 67.7 and 63.4 % (2026-12-03)'),
+    'resnet18_quick': (0.50, 'seeds 0-1 gave 70.4 and 71.2 % at width 0.125 (2026-12-03)'),
 }
 
 #: (row, figure key) -> TOLERANCES key of the bound that grades it at the quick tier, where
@@ -86,6 +94,14 @@ TOLERANCES = {
 QUICK = {
     ('mnist_cnn', 'test_accuracy'): 'mnist_cnn_quick',
     ('ptb_small', 'test_perplexity'): 'ptb_small_quick',
+    ('lenet5_mnist', 'test_accuracy'): 'lenet5_quick',
+    ('lenet5_fashion', 'test_accuracy'): 'lenet5_quick',
+    ('alexnet8_mnist', 'test_accuracy'): 'alexnet8_quick',
+    ('alexnet8_fashion', 'test_accuracy'): 'alexnet8_quick',
+    ('vgg16_fashion', 'test_accuracy'): 'vgg16_quick',
+    ('inception10_fashion', 'test_accuracy'): 'inception10_quick',
+    ('resnet18_mnist', 'test_accuracy'): 'resnet18_quick',
+    ('resnet18_fashion', 'test_accuracy'): 'resnet18_quick',
 }
 
 #: rows whose graded figure the grader measures itself from the SavedModel the script

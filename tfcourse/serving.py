@@ -80,6 +80,13 @@ def add_export_flag(parser):
                              "CHECKPOINT_DIR/export)")
 
 
+def check_export_dir(args):
+    """Fail early, before any training, when ``--export_dir`` names a place that cannot be
+    written (one line, exit 2; tfcourse.cli.check_outputs)."""
+    if args.export_dir:
+        cli.check_outputs(args, folders=("--export_dir",))
+
+
 def export_dir(args):
     """The folder ``--export_dir`` names: CHECKPOINT_DIR/export by default; '' (or no
     checkpoint folder kept) skips the export."""

@@ -82,6 +82,7 @@ def parse_args(argv):
     if args.batch_size > 4096:
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
+    serving.check_export_dir(args)
     return args
 
 

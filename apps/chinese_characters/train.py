@@ -79,6 +79,7 @@ def parse_args(argv):
     args.data_dir = args.data_dir or default_data_dir(
         "chinese_characters" if args.dataset == "fonts" else "hwdb")
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
+    serving.check_export_dir(args)
     return args
 
 

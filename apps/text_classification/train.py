@@ -90,6 +90,7 @@ def parse_args(argv):
     if min(args.filter_sizes) < 1 or max(args.filter_sizes) > args.max_len:
         raise cli.UserError("--filter_sizes must lie between 1 and --max_len")
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
+    serving.check_export_dir(args)
     return args
 
 

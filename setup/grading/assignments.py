@@ -11,7 +11,8 @@ NAME`` finds ``setup/assignments/NAME.toml``; a path works too)::
     [limits]                         # per command (defaults: setup/grading/sandbox.py)
     memory = "4G"                    # resident memory of all its processes together
     threads = 512                    # processes and threads of its user
-    output = "64M"                   # log kept, largest file written
+    output = "64M"                   # what it may print (its log)
+    file_size = "2G"                 # the largest file it may write
     network = false                  # true lets it reach the network
 
     [[scripts]]

@@ -245,7 +245,8 @@ def limits_of(assignment):
     return DEFAULT_LIMITS._replace(
         memory=parse_size(raw.get("memory", DEFAULT_LIMITS.memory)),
         threads=int(raw.get("threads", DEFAULT_LIMITS.threads)),
-        output=parse_size(raw.get("output", DEFAULT_LIMITS.output)))
+        output=parse_size(raw.get("output", DEFAULT_LIMITS.output)),
+        file_size=parse_size(raw.get("file_size", DEFAULT_LIMITS.file_size)))
 
 
 def capture_reference(options, index=0):

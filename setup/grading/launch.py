@@ -106,8 +106,8 @@ def private_folders(spec, status):
     unshare(CLONE_NEWNS)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     keep = [os.path.realpath(p) for p in spec.get("keep", []) if os.path.exists(p)]
-    masks = [(os.path.realpath(target), source) for target, source in spec.get("masks", [])
-             if os.path.isdir(target)]
+    masks = sorted((os.path.realpath(target), source) for target, source in spec.get("masks", [])
+                   if os.path.isdir(target))  # a folder before the folders inside it
     # open what must stay visible (and the folders that cover) before anything is covered
     held = []
     for path in sorted(set(keep)):
@@ -117,6 +117,7 @@ def private_folders(spec, status):
             held.append((path, os.open(path, os.O_PATH)))
     covers = [(target, os.open(source, os.O_PATH)) for target, source in masks]
     for target, fd in covers:
+        os.makedirs(target, exist_ok=True)  # under a folder covered just before
         mount("/proc/self/fd/%d" % fd, target, None, MS_BIND)
         os.close(fd)
     for path, fd in held:
@@ -165,8 +166,10 @@ def main(spec_path):
     if as_root and spec.get("masks"):
         try:
             private_folders(spec, status)
-        except OSError as exc:
-            status["folders"] = "NOT private (%s)" % exc
+        except OSError as exc:  # half a namespace is no sandbox: run nothing
+            print("launch: cannot make the sandbox's folders private (%s)" % exc,
+                  file=sys.stderr)
+            return 126
     else:
         status["folders"] = "shared (not root: /tmp is the machine's)"
     set_limits(spec.get("rlimits", {}))

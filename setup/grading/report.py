@@ -84,8 +84,9 @@ def submission_report(res, assignment, machine):
               "* network: %s" % iso.get("network", "?"),
               "* folders: %s" % iso.get("folders", "?"),
               "* limits per command: wall time as each script says below; memory %.1f GB "
-              "(resident, all its processes); %s processes and threads; output %d MB"
-              % (lim.get("memory", 0) / 1e9, lim.get("threads", "?"), lim.get("output", 0) >> 20)]
+              "(resident, all its processes); %s processes and threads; output %d MB; "
+              "files up to %d MB" % (lim.get("memory", 0) / 1e9, lim.get("threads", "?"),
+                                     lim.get("output", 0) >> 20, lim.get("file_size", 0) >> 20)]
     leaks = res.get("leaks") or []
     lines.append("* written outside its folder: %s" % (
         "nothing" if not leaks else "%s (kept in the sandbox, not on the machine)"

@@ -40,9 +40,11 @@ Limits = collections.namedtuple("Limits", [
     "wall",      # seconds of wall time per command
     "memory",    # bytes of resident memory of all its processes together
     "threads",   # processes and threads of its user (RLIMIT_NPROC) / its pids cgroup
-    "output",    # bytes: the log kept, and the largest file it may write (RLIMIT_FSIZE)
+    "output",    # bytes of output (its log) before it is stopped
+    "file_size",  # bytes of the largest file it may write (RLIMIT_FSIZE)
 ])
-DEFAULT_LIMITS = Limits(wall=1800, memory=4 << 30, threads=512, output=256 << 20)
+DEFAULT_LIMITS = Limits(wall=1800, memory=4 << 30, threads=512, output=64 << 20,
+                        file_size=2 << 30)
 
 #: first uid/gid of the submissions' users when the grader is root (one per submission);
 #: a uid another grading run holds is skipped in steps of UID_STEP
@@ -333,7 +335,7 @@ class Sandbox:
             "isolate_network": self.isolate_network,
             "masks": self.masks(),
             "keep": self.keep_visible(), "read_only": self.data_dirs,
-            "rlimits": {"fsize": limits.output, "core": 0, "nofile": 4096,
+            "rlimits": {"fsize": limits.file_size, "core": 0, "nofile": 4096,
                         "data": 2 * limits.memory,
                         **({"nproc": limits.threads} if self.uid is not None else {})},
         }
