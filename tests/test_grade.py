@@ -477,8 +477,9 @@ def test_timing_is_the_graders_and_a_smaller_net_cannot_pass(tmp_path, run_scrip
     book = _book(out)
     assert book["clean"]["network: verdict"] == "match"
     assert book["clean"]["forward: verdict"] in ("match", "partial")
-    assert book["smaller"]["network: verdict"] == "below"
+    assert book["smaller"]["network: verdict"] == "below" and book["smaller"]["total"] == "0"
     assert "parameters" in _result(out, "smaller")["items"][0]["reason"]
+    assert "not the expected network" in _result(out, "smaller")["items"][1]["reason"]
     assert book["printer"]["total"] == "0" and book["printer"]["forward: verdict"] == "missing"
 
 

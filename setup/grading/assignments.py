@@ -62,9 +62,11 @@ try:
 except ImportError:  # Python < 3.11
     import tomli as tomllib
 
-from scripts_table import QUICK, TOLERANCES, by_name
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+if os.path.dirname(HERE) not in sys.path:  # setup/, where the table lives
+    sys.path.insert(0, os.path.dirname(HERE))
+
+from scripts_table import QUICK, TOLERANCES, by_name  # noqa: E402
 FOLDER = os.path.join(os.path.dirname(HERE), "assignments")
 MEASURES = ("classifier", "perplexity", "timing", "network", "ratio", "self_reported")
 TIERS = ("quick", "report")

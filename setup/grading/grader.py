@@ -318,6 +318,10 @@ def grade_submission(source, sid, index, options):
         run["what"] = spec.path
         res["scripts"][spec.name] = run
     res["isolation"] = dict(box.isolation) or res.get("isolation", {})
+    for name, graphs in (options.reference or {}).items():
+        # the reference's graphs, copied where the submission's measurements can read them
+        shutil.copytree(graphs, os.path.join(box.outputs, "reference", name))
+    box.give_away()
     measured = {}
     for item in assignment.items:
         res["items"].append(_item(item, res["scripts"][item.script], commands[item.script],
@@ -410,7 +414,7 @@ def _item(item, script_run, argv, box, options, measured):
     value, run = _measure(box, options, "%s-timing" % item.script,
                           [sys.executable, MEASURE, "timing", "--graph",
                            os.path.join(box.outputs, "capture", item.script), "--reference",
-                           options.reference[item.script], "--num_batches",
+                           os.path.join(box.outputs, "reference", item.script), "--num_batches",
                            str(options.num_batches), "--num_warmup", str(options.num_warmup)],
                           measured)
     if value is None:
@@ -418,19 +422,16 @@ def _item(item, script_run, argv, box, options, measured):
                    reason="the grader could not time the captured graph: %s" % _why(run))
         return row
     sub, ref = value["submission"], value["reference"]
+    if not sub:
+        row.update(verdict="missing", reason="the script ran no graph with a convolution or a "
+                   "matrix product: nothing to time")
+        return row
+    checks = network_differences(sub, ref, item.rel)
+    if checks and item.measure != "network":
+        row.update(verdict="below", reason="not the expected network (%s): its times "
+                   "count for nothing" % "; ".join(checks))
+        return row
     if item.measure == "network":
-        checks = []
-        for kind in ("forward", "forward_backward"):
-            if kind not in ref:
-                continue
-            if kind not in sub:
-                checks.append("no %s pass was run" % kind.replace("_", "-"))
-                continue
-            for what in ("parameters", "flops"):
-                a, b = sub[kind][what], ref[kind][what]
-                if a is None or b is None or abs(a - b) > item.rel * b:
-                    checks.append("%s %s: %s, the reference's %s" % (
-                        kind.replace("_", "-"), what, _count(a), _count(b)))
         ok = not checks
         row.update(value=sub.get("forward", {}).get("parameters"),
                    shown="%s parameters, %s FLOPs a forward batch" % (
@@ -463,6 +464,24 @@ def _item(item, script_run, argv, box, options, measured):
                "(%d batches each, interleaved, timed by the grader)" % (
                    mine, theirs, value["num_batches"]))
     return _points(row, item)
+
+
+def network_differences(sub, ref, rel):
+    """How the submission's captured passes differ from the reference's in parameters and
+    FLOPs (beyond ``rel``); [] when they are the same network."""
+    checks = []
+    for kind in ("forward", "forward_backward"):
+        if kind not in ref:
+            continue
+        if kind not in sub:
+            checks.append("no %s pass was run" % kind.replace("_", "-"))
+            continue
+        for what in ("parameters", "flops"):
+            a, b = sub[kind][what], ref[kind][what]
+            if a is None or b is None or abs(a - b) > rel * b:
+                checks.append("%s %s: %s, the reference's %s" % (
+                    kind.replace("_", "-"), what, _count(a), _count(b)))
+    return checks
 
 
 def _points(row, item):
