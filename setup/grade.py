@@ -235,9 +235,9 @@ def merge(out, plan, options=None, wall_seconds=None):
         wall_seconds = sum(r.get("seconds", 0) for r in results)
     limits = options.limits
     md = report.overview(out, results, assignment, machine, similar, wall_seconds,
-                         "limits per command: memory %.1f GB, %d threads, output %d MB; "
+                         "limits per command: memory %.1f GiB, %d threads, output %d MB; "
                          "wall time per script: %s" % (
-                             limits.memory / 1e9, limits.threads, limits.output >> 20,
+                             limits.memory / 2 ** 30, limits.threads, limits.output >> 20,
                              ", ".join("%s %d s" % (s.name, s.wall)
                                        for s in assignment.scripts)))
     if missing:

@@ -83,9 +83,9 @@ def submission_report(res, assignment, machine):
               "* user: %s" % iso.get("user", "?"),
               "* network: %s" % iso.get("network", "?"),
               "* folders: %s" % iso.get("folders", "?"),
-              "* limits per command: wall time as each script says below; memory %.1f GB "
+              "* limits per command: wall time as each script says below; memory %.1f GiB "
               "(resident, all its processes); %s processes and threads; output %d MB; "
-              "files up to %d MB" % (lim.get("memory", 0) / 1e9, lim.get("threads", "?"),
+              "files up to %d MB" % (lim.get("memory", 0) / 2 ** 30, lim.get("threads", "?"),
                                      lim.get("output", 0) >> 20, lim.get("file_size", 0) >> 20)]
     leaks = res.get("leaks") or []
     lines.append("* written outside its folder: %s" % (
@@ -130,7 +130,7 @@ def plot_scores(path, results, assignment):
     for value, label in ((statistics.median(totals), "median") if totals else (None, None),):
         if value is not None:
             ax.axvline(value, color="C3", ls="--", lw=1, label="%s %.1f" % (label, value))
-            ax.legend()
+            ax.legend(loc="upper center")
     ax.set_xlim(0, possible)
     ax.set_xlabel("points (of %g)" % possible)
     ax.set_ylabel("submissions")
