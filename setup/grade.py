@@ -209,11 +209,9 @@ def grade_all(out, plan, jobs, resume):
 
 def merge(out, plan, options=None, wall_seconds=None):
     """gradebook.csv, REPORT.md of each submission, the similar pairs and the overview."""
-    import reproduce
-
     options = options or options_of(out, plan)
     assignment = options.assignment
-    machine = reproduce.machine("cpu")
+    machine = report.machine()
     results, missing = [], []
     for sub in plan["submissions"]:
         res = grader.load_result(out, sub["id"])

@@ -114,6 +114,22 @@ def submission_report(res, assignment, machine):
     return "\n".join(lines) + "\n"
 
 
+def machine():
+    """What the reports say of the grading machine (no TensorFlow import: the version from
+    the installed distribution)."""
+    import platform
+    from importlib import metadata
+
+    from tfcourse.machine import cpu_info
+
+    try:
+        tf_version = metadata.version("tensorflow")
+    except metadata.PackageNotFoundError:
+        tf_version = None
+    return {"cpu": cpu_info()["model"], "cores": os.cpu_count(), "tensorflow": tf_version,
+            "python": platform.python_version(), "load_average": list(os.getloadavg())}
+
+
 def machine_line(machine):
     return "%s; %d cores; TensorFlow %s; Python %s; load average %s" % (
         machine.get("cpu"), machine.get("cores") or 0, machine.get("tensorflow"),
