@@ -93,6 +93,21 @@ TOLERANCES = {
                              'weights start at zero) gave 91.36-91.40 %, 0.04 point apart '
                              '(2026-12-03), so the text\'s own recipe lands 0.7 point below '
                              'its printed 92.06 %'),
+    # the quick tier's own bounds (QUICK below), measured on its settings and data
+    'mnist_cnn_quick': (0.85, '300 steps of 50 on mnist5k (the quick tier) gave 90.7-92.4 % '
+                              'test accuracy for seeds 0-4 (2026-12-03); 85 % leaves room for '
+                              'seeds, a model that cannot learn stays near 10 %'),
+    'ptb_small_quick': (300.0, '2 epochs of the small config on the offline WSJ sample gave '
+                               'test perplexity 208.3, 161.6, 163.9 for seeds 0-2 (2026-12-03); '
+                               'guessing uniformly over its 1697 words gives 1697'),
+    # the five train scripts at the quick tier (TRAIN_QUICK: 40 steps of 32 on mnist5k);
+    # mnist5k's test set holds 100 of each digit: a net that learns nothing gets 10 %
+    'lenet5_quick': (0.50, 'seeds 0-1 gave 67.6 and 72.2 % (2026-12-03)'),
+    'alexnet8_quick': (0.15, 'seeds 0-1 gave 23.6 and 22.3 % at width 0.125 (2026-12-03): '
+                             'batch norm and 40 steps leave it just above chance'),
+    'vgg16_quick': (0.20, 'seeds 0-1 gave 35.3 and 40.6 % at width 0.125 (2026-12-03)'),
+    'inception10_quick': (0.45, 'seeds 0-1 gave 67.7 and 63.4 % (2026-12-03)'),
+    'resnet18_quick': (0.50, 'seeds 0-1 gave 70.4 and 71.2 % at width 0.125 (2026-12-03)'),
 }
 
 #: Where the "report" figures of a row's Figures stand in the documents: the README's results
@@ -104,6 +119,30 @@ SOURCES = {
     'alexnet': 'report §2.3.3', 'vgg16': 'report §2.4.3', 'inception_v3': 'report §2.5.3',
     'resnet_v2_152': 'report §2.6.3', 'ptb_small': 'report §2.7.3',
     'chinese_characters': 'blog part 8',
+}
+
+#: (row, figure key) -> TOLERANCES key of the bound that grades it at the quick tier, where
+#: the report's cannot (fewer steps, a data subset): a model that cannot learn fails there too
+QUICK = {
+    ('mnist_cnn', 'test_accuracy'): 'mnist_cnn_quick',
+    ('ptb_small', 'test_perplexity'): 'ptb_small_quick',
+    ('lenet5_mnist', 'test_accuracy'): 'lenet5_quick',
+    ('lenet5_fashion', 'test_accuracy'): 'lenet5_quick',
+    ('alexnet8_mnist', 'test_accuracy'): 'alexnet8_quick',
+    ('alexnet8_fashion', 'test_accuracy'): 'alexnet8_quick',
+    ('vgg16_fashion', 'test_accuracy'): 'vgg16_quick',
+    ('inception10_fashion', 'test_accuracy'): 'inception10_quick',
+    ('resnet18_mnist', 'test_accuracy'): 'resnet18_quick',
+    ('resnet18_fashion', 'test_accuracy'): 'resnet18_quick',
+}
+
+#: rows whose graded figure the grader measures itself from the SavedModel the script
+#: exports (tfcourse/serving.py; setup/grading/measure.py), not from the script's own JSON
+MEASURED = {
+    'mnist_cnn': ('classifier', 'test_accuracy'),
+    'mnist_cnn_bf16': ('classifier', 'test_accuracy'),
+    'ptb_small': ('perplexity', 'test_perplexity'),
+    'ptb_small_block': ('perplexity', 'test_perplexity'),
 }
 
 #: 2 batches of 4: the quick tier took 17 min 25 s with 3 batches of 8 (2026-12-02), of it
@@ -508,6 +547,8 @@ SCRIPTS = [
 OTHER_SCRIPTS = {
     'setup/get_data.py': 'fetches the data sets the rows need',
     'setup/reproduce.py': 'this table\'s runner',
+    'setup/grade.py': 'grades a class of submissions with setup/assignments/ (rows of this '
+                      'table), in sandboxes',
     'images/plot_benchmarks.py': 'draws images/cnn_benchmarks.png from results/benchmarks/',
     'apps/text_classification/predict.py': 'restores the textcnn graph from a checkpoint',
     'mnist_cnn/train_distributed.py': 'one process of a cluster; launch_local_cluster.py runs '
