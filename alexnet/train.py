@@ -17,8 +17,9 @@ and after two thirds of the steps is this project's schedule.
     python alexnet/train.py --dataset cifar10 --epochs 40 --restore       # continue a run
     tensorboard --logdir runs/alexnet8
 
-Checkpoints, TensorBoard events, history, JSON result, curves and the weights
-export (.npz and .txt) go to --checkpoint_dir (default runs/alexnet8/DATASET/).
+Checkpoints, TensorBoard events, history, JSON result, curves, the weights export
+(.npz and .txt) and the trained model as a TF Serving SavedModel (export/<step>/,
+--export_dir) go to --checkpoint_dir (default runs/alexnet8/DATASET/).
 """
 from tfcourse import cli, training
 from tfcourse.compat import tf, slim, session_config
@@ -102,6 +103,7 @@ def main(argv=None):
                 run.test(step, *test())
             run.save(step)
         run.finish(test)
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

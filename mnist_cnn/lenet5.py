@@ -18,8 +18,9 @@ project's schedule.
     python mnist_cnn/lenet5.py --dataset cifar10 --epochs 30 --restore  # continue a run
     tensorboard --logdir runs/lenet5
 
-Checkpoints, TensorBoard events, history, JSON result, curves and the weights
-export (.npz and .txt) go to --checkpoint_dir (default runs/lenet5/DATASET/).
+Checkpoints, TensorBoard events, history, JSON result, curves, the weights export
+(.npz and .txt) and the trained model as a TF Serving SavedModel (export/<step>/,
+--export_dir) go to --checkpoint_dir (default runs/lenet5/DATASET/).
 """
 from tfcourse import cli, training
 from tfcourse.compat import tf, slim, session_config
@@ -96,6 +97,7 @@ def main(argv=None):
                 run.test(step, *test())
             run.save(step)
         run.finish(test)
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

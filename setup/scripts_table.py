@@ -143,6 +143,14 @@ MEASURED = {
     'mnist_cnn_bf16': ('classifier', 'test_accuracy'),
     'ptb_small': ('perplexity', 'test_perplexity'),
     'ptb_small_block': ('perplexity', 'test_perplexity'),
+    'lenet5_mnist': ('classifier', 'test_accuracy'),
+    'lenet5_fashion': ('classifier', 'test_accuracy'),
+    'alexnet8_mnist': ('classifier', 'test_accuracy'),
+    'alexnet8_fashion': ('classifier', 'test_accuracy'),
+    'vgg16_fashion': ('classifier', 'test_accuracy'),
+    'inception10_fashion': ('classifier', 'test_accuracy'),
+    'resnet18_mnist': ('classifier', 'test_accuracy'),
+    'resnet18_fashion': ('classifier', 'test_accuracy'),
 }
 
 #: 2 batches of 4: the quick tier took 17 min 25 s with 3 batches of 8 (2026-12-02), of it
