@@ -2,20 +2,25 @@
 
     python apps/neural_style/stylize.py                    # building.jpg as Starry Night, 256 px
     python apps/neural_style/stylize.py --content messi5.jpg --styles starry_night.jpg graf1.png \\
-        --style_blend_weights 0.7 0.3 --size 512 --optimizer lbfgs --preserve_colors
+        --style_blend_weights 0.7 0.3 --size 512 --preserve_colors
     python apps/neural_style/stylize.py --network vgg19    # the paper's VGG-19 (get_data.py vgg19)
 
-The loss network is frozen; the only variable is the image.  Its loss:
+The loss network is frozen; the only variable is the image, initialised from
+the content image as in anishathalye/neural-style.  Its loss:
 content_weight * content loss (mean squared feature difference at the
 content layer) + style_weight * style loss (mean squared difference of the
-Gram matrices at the style layers, blended over several style images) +
-tv_weight * total variation.  Loss networks (tfcourse/style.py):
-``mobilenet_v2`` (offline default: the COCO MobileNet-V2 inside the SSDLite
-detector, python setup/get_data.py ssdlite) or ``vgg19`` (MatConvNet's
-imagenet-vgg-verydeep-19.mat, content relu4_2, style relu1_1 ... relu5_1).
-Adam (default) or L-BFGS (SciPy, pixels bounded to [0, 255]).  Every
---checkpoint_every iterations the current image goes to --checkpoint_dir,
-with the TensorBoard scalars; --restore continues from the latest one.
+Gram matrices at the style layers, weighted by --style_layer_weights and
+blended over several style images) + tv_weight * total variation.  Loss
+networks (tfcourse/style.py): ``mobilenet_v2`` (offline default: the COCO
+MobileNet-V2 inside the SSDLite detector, python setup/get_data.py ssdlite)
+or ``vgg19`` (MatConvNet's imagenet-vgg-verydeep-19.mat, content relu4_2,
+style relu1_1 ... relu5_1).  L-BFGS (SciPy, pixels bounded to [0, 255];
+default) or Adam, --iterations at each size of the schedule: with --octaves
+N the image is optimised at --size / 2^(N-1), ..., --size, each result
+upscaled to start the next.  Every --save_every iterations the current image
+goes to --checkpoint_dir, with the TensorBoard scalars; --restore continues
+from the latest one.  The JSON holds the losses and the measures of
+tfcourse/style.py (colour movement in CIELAB, checkerboard energy).
 Relative image names are looked up in the OpenCV samples
 (python setup/get_data.py opencv_samples).
 """
