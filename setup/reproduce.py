@@ -113,6 +113,8 @@ def grade(script, figure, record, context):
         return ('match' if ok else 'below'), '%s in [%g, %g]' % (what, lo, hi)
     if kind == 'at_most':
         return ('match' if value <= tol else 'below'), 'at most %s' % _fmt(tol, figure.unit)
+    if kind == 'at_least':
+        return ('match' if value >= tol else 'below'), 'at least %s' % _fmt(tol, figure.unit)
     if kind == 'gflops':
         return _grade_gflops(script, value, record, context, tol)
     # figures compared with the report's: first, is the run comparable at all?
