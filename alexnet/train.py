@@ -71,7 +71,8 @@ def main(argv=None):
     logits = tf.cast(logits, tf.float32)
 
     cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-    loss = cross_entropy + tf.losses.get_regularization_loss()
+    # weight decay is summed in the layers' dtype (--dtype), the loss in float32
+    loss = cross_entropy + tf.cast(tf.losses.get_regularization_loss(), tf.float32)
     correct_prediction = tf.equal(tf.argmax(logits, 1), labels)
     accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
     global_step = tf.train.get_or_create_global_step()
