@@ -58,7 +58,7 @@ def parser(doc, name, fixed=(), **defaults):
 
 
 def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning_rate=1e-3,
-              weight_decay=1e-4, width=1.0, image_size=64):
+              weight_decay=1e-4, width=1.0, image_size=64, augment="auto"):
     """The flags of every train script; ``name`` is the run folder under runs/.
 
     The keyword arguments are the script's defaults.
@@ -83,7 +83,7 @@ def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning
     parser.add_argument("--width", type=cli.finite_float, default=width,
                         help="multiply every layer's channels by this (0.5: a quarter of the "
                              "compute, for CPU runs) (default: %(default)s)")
-    parser.add_argument("--augment", choices=["auto", "on", "flip", "off"], default="auto",
+    parser.add_argument("--augment", choices=["auto", "on", "flip", "off"], default=augment,
                         help="on: random crop and flip; flip: flips only; auto: on for "
                              "cifar10 and flowers17, off for the rest")
     parser.add_argument("--image_size", type=int, default=image_size,
@@ -94,7 +94,8 @@ def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning
     parser.add_argument("--log_every", type=int, default=100,
                         help="print a line and write summaries every N steps")
     parser.add_argument("--eval_every", type=int, default=0,
-                        help="evaluate on the test set every N steps (default: 10 times a run)")
+                        help="evaluate on the test set every N steps (default: 10 times a run; "
+                             "the documents' recipes that test after every epoch do only that)")
     parser.add_argument("--save_every", type=int, default=1000, help="checkpoint every N steps")
     cli.add_checkpoint_flags(parser, name)
     checkpoints.add_restore_from_flag(parser)
