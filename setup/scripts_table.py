@@ -551,7 +551,9 @@ SCRIPTS = [
            ['--dataset', 'mnist', '--data_dir', '{data}/mnist', '--log_every', '20'],
            ('json', 'plot', 'checkpoint_dir'),
            ('results/alexnet_lrn_blog3.json', 'images/alexnet_lrn_blog3.png'),
-           None,  # the graph of the alexnet_lrn_report003 row with Adam, which the check covers
+           # the graph of the alexnet_lrn_report003 row, with Adam's update ops
+           ['--dataset', 'mnist5k', '--data_dir', '{data}/mnist5k', '--steps', '1',
+            '--checkpoint_dir', '{run}/ck'],
            [Figure('AlexNet with LRN (blog part 3\'s recipe): accuracy on the first 256 test '
                    'digits (the blog prints none)', 'test_accuracy_first256', None, '%', 'info',
                    None),
