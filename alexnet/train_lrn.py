@@ -49,8 +49,9 @@ Where the documents leave it open, and what this script does:
         --epochs 10                                   # report 003
     python alexnet/train_lrn.py --dataset mnist5k --steps 100       # a quick look
 
-Checkpoints, TensorBoard events, history, JSON result, curves and the weights export go
-to --checkpoint_dir (default runs/alexnet_lrn/DATASET/); --restore continues a run.
+Checkpoints, TensorBoard events, history, JSON result, curves, the weights export and the
+trained model as a TF Serving SavedModel (export/<step>/, --export_dir) go to
+--checkpoint_dir (default runs/alexnet_lrn/DATASET/); --restore continues a run.
 """
 from tfcourse import cli, training
 from tfcourse.compat import tf, session_config
@@ -191,6 +192,12 @@ def main(argv=None):
         return float(sess.run(accuracy, feed_dict={x: test_x[:256], y: test_y[:256],
                                                    keep_prob: 1.}))
 
+    # the SavedModel's input (--export_dir): uint8 digits, as the other train scripts export
+    # them, through the same weights without dropout
+    images = tf.placeholder(tf.uint8, [None] + list(data.image_shape), name='images')
+    logits = alex_net(tf.cast(tf.reshape(images, [-1, n_input]), tf.float32) / 255.0, weights,
+                      biases, 1.0)
+
     # an epoch: every training digit once (550 batches of 100 in report 003's recipe)
     steps_per_epoch = len(data.train_images) // args.batch_size
     epoch_cost = 0.0
@@ -232,6 +239,7 @@ def main(argv=None):
             'document_figure': document and {
                 'value': document[max(document)], 'source': 'report 003 after %d epochs'
                 % max(document), 'of': 'first 256 test digits'}})
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

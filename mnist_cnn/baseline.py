@@ -36,8 +36,9 @@ Where the lecture leaves it open, and what this script does:
     python mnist_cnn/baseline.py --dataset cifar10 --epochs 5   # the lecture's run
     python mnist_cnn/baseline.py --dataset mnist5k --steps 200   # a quick look
 
-Checkpoints, TensorBoard events, history, JSON result, curves, weights.npz and weights.txt
-go to --checkpoint_dir (default runs/baseline/DATASET/).
+Checkpoints, TensorBoard events, history, JSON result, curves, weights.npz, weights.txt and
+the trained model as a TF Serving SavedModel (export/<step>/, --export_dir) go to
+--checkpoint_dir (default runs/baseline/DATASET/).
 """
 import os
 
@@ -132,6 +133,7 @@ def main(argv=None):
                                 'by_epoch': {str(h['step'] // steps_per_epoch): {
                                     'step': h['step'], 'test_accuracy': h['accuracy'],
                                     'test_loss': h['loss']} for h in epochs}})
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

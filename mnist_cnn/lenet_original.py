@@ -33,8 +33,9 @@ Where the notes leave it open, and what this script does:
     python mnist_cnn/lenet_original.py                    # 20000 steps of 50, Adam 1e-4
     python mnist_cnn/lenet_original.py --dataset mnist5k --steps 500   # a quick look
 
-Checkpoints, TensorBoard events, history, JSON result, curves and the weights export go
-to --checkpoint_dir (default runs/lenet_original/DATASET/); --restore continues a run.
+Checkpoints, TensorBoard events, history, JSON result, curves, the weights export and the
+trained model as a TF Serving SavedModel (export/<step>/, --export_dir) go to
+--checkpoint_dir (default runs/lenet_original/DATASET/); --restore continues a run.
 """
 from tfcourse import cli, training
 from tfcourse.compat import tf, slim, session_config
@@ -109,6 +110,7 @@ def main(argv=None):
                 run.test(step, *test())
             run.save(step)
         run.finish(test, extra={'activation': args.activation, 'lr_drop_steps': []})
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

@@ -38,8 +38,9 @@ the report:
     python resnet/train_official.py --resnet_size 20 --epochs 1
     python resnet/train_official.py --dataset mnist5k --resnet_size 8 --steps 50   # a quick look
 
-Checkpoints, TensorBoard events, history, JSON result, curves and the weights export go
-to --checkpoint_dir (default runs/resnet_official/DATASET/); --restore continues a run.
+Checkpoints, TensorBoard events, history, JSON result, curves, the weights export and the
+trained model as a TF Serving SavedModel (export/<step>/, --export_dir) go to
+--checkpoint_dir (default runs/resnet_official/DATASET/); --restore continues a run.
 """
 import math
 
@@ -218,6 +219,7 @@ def main(argv=None):
             'lr_drop_steps': [int(len(data.train_images) / args.batch_size * e)
                               for e in (91, 136, 182)],
             'by_epoch': by_epoch})
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

@@ -4,8 +4,8 @@
 ``resnet/train_official.py`` (report 003's official ResNet), ``mnist_cnn/baseline.py`` (the
 PKU lecture's CBAPD baseline) and ``mnist_cnn/lenet_original.py`` (the weekly notes' LeNet):
 per script a short run and a ``--restore`` that continues it; the loss falls, the accuracy
-beats chance, the JSON, curves, checkpoints and weights export are written.  The recipes'
-own figures (the first 256 test digits, the tests after each epoch, the best checkpoint,
+beats chance, the JSON, curves, checkpoints, weights export and SavedModel are written.  The
+recipes' own figures (the first 256 test digits, the tests after each epoch, the best checkpoint,
 weights.txt with its values) are checked where the script has them.  Bad input is one
 line with exit status 2.  The two bigger nets run under ``-m slow``.
 """
@@ -73,6 +73,7 @@ def test_a_short_run_learns_real_digits(runs):
     assert 'steps/s' in first.stdout and 'test accuracy' in first.stdout
     assert png > 10000
     assert any(n.startswith('model.ckpt-%d.' % steps) for n in os.listdir(str(tmp / 'ckpt')))
+    assert (tmp / 'ckpt' / 'export' / str(steps) / 'saved_model.pb').exists()   # TF Serving
     weights = np.load(str(tmp / 'ckpt' / 'weights.npz'))
     trainable = sum(weights[n].size for n in weights.files if 'moving_' not in n)
     assert trainable == record['parameters'] > 1000
