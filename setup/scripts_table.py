@@ -212,8 +212,9 @@ def _style_figures(what, size):
                    'losses_unweighted.end.style', None, '', 'info', None),
             Figure('%s content loss at the end (unweighted, %d px)' % (what, size),
                    'losses_unweighted.end.content', None, '', 'info', None),
-            Figure('%s checkerboard energy x the content\'s, %d px (target at most 1.5)'
-                   % (what, size), 'measures.checkerboard.ratio', None, 'x', 'at_most',
+            Figure('%s checkerboard energy x the content\'s, %d px (this project\'s target: '
+                   'at most 1.5)' % (what, size), 'measures.checkerboard.ratio', None, 'x',
+                   'at_most',
                    TOLERANCES['style_checkerboard'][0]),
             Figure('%s colour movement towards the style, %d px (CIELAB, 0..1)' % (what, size),
                    'measures.colour.towards_style', None, 'x', 'info', None)]
@@ -496,7 +497,8 @@ SCRIPTS = [
            ('results/apps_neural_style_grid.json', 'images/apps_neural_style_grid.png'),
            None,  # runs the neural_style row's graph, which the check covers
            [Figure('neural style grid: highest checkerboard energy of the 9 results, x the '
-                   'content\'s (target at most 1.5)', 'checkerboard_ratio_max', None, 'x',
+                   'content\'s (this project\'s target: at most 1.5)', 'checkerboard_ratio_max',
+                   None, 'x',
                    'at_most', TOLERANCES['style_checkerboard'][0]),
             Figure('neural style grid: mean colour movement towards the style (CIELAB, 0..1)',
                    'towards_style_mean', None, 'x', 'info', None)]),
