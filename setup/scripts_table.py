@@ -498,8 +498,7 @@ SCRIPTS = [
            None,  # runs the neural_style row's graph, which the check covers
            [Figure('neural style grid: highest checkerboard energy of the 9 results, x the '
                    'content\'s (this project\'s target: at most 1.5)', 'checkerboard_ratio_max',
-                   None, 'x',
-                   'at_most', TOLERANCES['style_checkerboard'][0]),
+                   None, 'x', 'at_most', TOLERANCES['style_checkerboard'][0]),
             Figure('neural style grid: mean colour movement towards the style (CIELAB, 0..1)',
                    'towards_style_mean', None, 'x', 'info', None)]),
     Script('fast_neural_style', 'apps/fast_neural_style/train.py',
@@ -529,19 +528,19 @@ SCRIPTS = [
            ('json', 'plot'),
            ('results/apps_fast_neural_style_stylize.json', 'images/apps_fast_neural_style.png'),
            None,  # restores the fast_neural_style row's graph, which the check covers
-           [Figure('fast neural style: style loss x the iterative result\'s, 256 px (target '
-                   'at most 2)', 'against_iterative.style_loss.ratio', None, 'x', 'at_most',
-                   TOLERANCES['style_loss_ratio'][0]),
-            Figure('fast neural style: checkerboard energy x the content\'s, 256 px (target '
-                   'at most 1.5)', 'against_iterative.checkerboard_ratio.fast', None, 'x',
-                   'at_most', TOLERANCES['style_checkerboard'][0]),
+           [Figure('fast neural style: style loss x the iterative result\'s, 256 px (this '
+                   'project\'s target: at most 2)', 'against_iterative.style_loss.ratio', None,
+                   'x', 'at_most', TOLERANCES['style_loss_ratio'][0]),
+            Figure('fast neural style: checkerboard energy x the content\'s, 256 px (this '
+                   'project\'s target: at most 1.5)', 'against_iterative.checkerboard_ratio.fast',
+                   None, 'x', 'at_most', TOLERANCES['style_checkerboard'][0]),
             Figure('fast neural style: colour movement towards the style, 256 px (CIELAB, 0..1)',
                    'against_iterative.towards_style.fast', None, 'x', 'info', None),
             Figure('fast neural style seconds per image, 256 px (forward pass)',
                    'against_iterative.fast_seconds_per_image', None, 's', 'info', None),
             Figure('fast neural style: times faster than the iterative method, 256 px, timed '
-                   'side by side (target at least 300)', 'against_iterative.ratio', None, 'x',
-                   'at_least', TOLERANCES['style_speed'][0])]),
+                   'side by side (this project\'s target: at least 300)', 'against_iterative.ratio',
+                   None, 'x', 'at_least', TOLERANCES['style_speed'][0])]),
     Script('fast_neural_style_vtest', 'apps/fast_neural_style/stylize.py',
            'the trained transform network on vtest.avi: seconds per frame, two frames drawn',
            {'quick': ['vtest', 'ssdlite'], 'report': ['vtest', 'ssdlite']},
