@@ -6,7 +6,8 @@ pooling, fully connected layers of 120 and 84 units and a softmax layer (valid
 padding, so a 28x28 digit leaves 4x4x16 features and a 32x32 CIFAR image
 5x5x16). The lecture uses sigmoid units; ``--activation relu`` (this project's
 default) trains faster and further. The original LeNet of the weekly notes
-(average pooling, sigmoid, a Gaussian output layer) is another net. LeNet-5
+(average pooling, sigmoid, a Gaussian output layer) is another net,
+``mnist_cnn/lenet_original.py``. LeNet-5
 has neither batch norm nor dropout, so unlike the other train scripts it needs
 no ``is_training`` placeholder. Adam as in the lecture; the learning rate
 divided by 10 after a third and after two thirds of the steps is this

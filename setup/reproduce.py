@@ -42,8 +42,8 @@ sys.path.insert(1, os.path.join(REPO_ROOT, 'setup', 'grading'))
 
 from tfcourse import cli, default_data_dir  # noqa: E402  (after the path set-up)
 from tfcourse.machine import cpu_info, cpu_peak_gflops  # noqa: E402
-from scripts_table import (DATA_CHECKS, MEASURED, QUICK, SCRIPTS, SOURCES,  # noqa: E402
-                           TOLERANCES, by_name, lookup)
+from scripts_table import (DATA_CHECKS, MEASURED, NOT_RUN, QUICK, SCRIPTS,  # noqa: E402
+                           SIDE_BY_SIDE, SOURCES, TOLERANCES, by_name, lookup)
 
 REPORT_GPU = 'RTX 2070'  # the report's figures were measured on a GeForce RTX 2070
 README_FILES = ['README.md', 'README.zh-CN.md']
@@ -90,7 +90,8 @@ def grade(script, figure, record, context):
 
     ``context``: {'tier': 'quick'|'report'|None, 'machine': {...}, 'gflops': {script name:
     GFLOP/s of the sibling benchmarks of the same run}}.  Verdicts: 'match', 'below'
-    (misses the tolerance), 'not comparable' (with why), 'missing', 'recorded' (no tolerance).
+    (misses the tolerance), 'above' (a document's figure reproduced: more than the recipe's
+    spread above it), 'not comparable' (with why), 'missing', 'recorded' (no tolerance).
     """
     if record is None:
         return 'missing', 'the script wrote no result'
@@ -150,6 +151,11 @@ def grade(script, figure, record, context):
     if kind == 'perplexity':
         ok = abs(value - figure.report) <= tol * figure.report
         return ('match' if ok else 'below'), 'within %d %% of the report' % (100 * tol)
+    if kind == 'reproduce':
+        off = value - figure.report
+        verdict = 'match' if abs(off) <= tol else 'above' if off > 0 else 'below'
+        return verdict, 'within %.1f points of the document\'s figure, either way (%s%.1f)' % (
+            100 * tol, '+' if off >= 0 else '-', 100 * abs(off))
     raise ValueError('unknown figure kind %r' % kind)
 
 
@@ -281,10 +287,10 @@ def readme_table():
         if script.record[0] and script.name not in records:
             online = [d for d in script.data['report']
                       if getattr(modules.get(d), 'ONLINE_ONLY', False)]
-            unrecorded[script.name] = ('needs the internet (%s)' % ', '.join(online) if online
-                                       else 'not recorded yet')
+            unrecorded[script.name] = NOT_RUN.get(script.name) or (
+                'needs the internet (%s)' % ', '.join(online) if online else 'not recorded yet')
     table = rows(records, {'tier': 'report', 'machine': {}}, skipped=unrecorded)
-    lines = [markdown_table(table), '']
+    lines = [markdown_table(table), '', side_by_side(records), '']
     machines = []
     for script in SCRIPTS:
         record = records.get(script.name)
@@ -307,6 +313,37 @@ def readme_table():
     lines.append('Recorded on:')
     lines.append('')
     lines.extend('* ' + m for m in machines)
+    return '\n'.join(lines)
+
+
+def side_by_side(records):
+    """The documents' recipes beside this project's training of the same network: a row per
+    graded figure of each recipe row of SIDE_BY_SIDE (its first figure where the document
+    states none), with the recorded values of both."""
+    scripts = by_name()
+    lines = ['The documents\' recipes as written, beside this project\'s better-trained '
+             'figure for the same network (or the nearest recorded row):', '',
+             '| figure of a document\'s recipe | document | its recipe here | this project\'s '
+             'training |', '|---|---|---|---|']
+    for recipe, ours in SIDE_BY_SIDE:
+        script = scripts[recipe]
+        record = records.get(recipe)
+        graded = [f for f in script.figures if f.kind != 'info'] or script.figures[:1]
+        for figure in graded:
+            value = lookup(record, figure.key) if record else None
+            verdict = (grade(script, figure, record, {'tier': 'report', 'machine': {}})[0]
+                       if record else 'not recorded yet')
+            cells = []
+            for name, what in ours:
+                other = scripts[name]
+                shown = next((f for f in other.figures if f.kind != 'info'),
+                             other.figures[0])
+                found = lookup(records[name], shown.key) if name in records else None
+                cells.append('%s: %s (`%s`, row %s)' % (what, _fmt(found, shown.unit),
+                                                        other.path, name))
+            lines.append('| %s | %s | %s (%s) | %s |' % (
+                figure.label, _report_cell(script, figure), _fmt(value, figure.unit), verdict,
+                '; '.join(cells)))
     return '\n'.join(lines)
 
 
@@ -682,7 +719,7 @@ def main(argv=None):
         record_results([s for s in SCRIPTS if s.name in runs], runs, run_dir, args.tier, mach,
                        args.data_dir)
     failed = [n for n, r in runs.items() if r['status'] != 0]
-    missed = [r for r in table if r['verdict'] in ('below', 'missing')]
+    missed = [r for r in table if r['verdict'] in ('below', 'above', 'missing')]
     if failed:
         print('reproduce: %d script(s) failed: %s (logs in %s)' % (
             len(failed), ', '.join(failed), os.path.join(run_dir, 'logs')), file=sys.stderr)

@@ -38,6 +38,35 @@ def test_accuracy_verdicts(reproduce, record, context, verdict, reason):
     assert got == verdict and reason in why
 
 
+@pytest.mark.parametrize('offset, verdict', [(0.5, 'match'), (-0.5, 'match'), (1.5, 'above'),
+                                             (-1.5, 'below')])
+def test_a_documents_recipe_is_graded_either_way(reproduce, offset, verdict):
+    """A document's low figure is reproduced, not improved: more than the recipe's spread
+    above it misses as surely as below."""
+    script, fig = figure('alexnet_lrn_report003', 'after 10 epochs')
+    value = fig.report + offset * fig.tolerance
+    record = {'train_examples': 55000, 'by_epoch': {'10': {'test_accuracy_first256': value}}}
+    got, why = reproduce.grade(script, fig, record, REPORT_TIER)
+    assert got == verdict and 'either way' in why
+    subset = dict(record, train_examples=3600)
+    assert reproduce.grade(script, fig, subset, REPORT_TIER)[0] == 'not comparable'
+
+
+def test_the_recipes_stand_beside_this_projects_training(reproduce):
+    """Each document's recipe row of the README has this project's figure for the network."""
+    from scripts_table import SIDE_BY_SIDE
+
+    table = reproduce.side_by_side({})
+    rows = [line for line in table.splitlines() if line.startswith('| ') and '---' not in line]
+    graded = sum(len([f for f in by_name()[recipe].figures if f.kind != 'info'] or [1])
+                 for recipe, _ in SIDE_BY_SIDE)
+    assert len(rows) == 1 + graded                       # the header, a row per figure
+    assert '| 21.88 % (report 003) |' in table and 'not recorded yet' in table
+    for recipe, ours in SIDE_BY_SIDE:
+        for name, _ in ours:
+            assert 'row %s' % name in table
+
+
 def test_timings_are_compared_only_on_the_reports_gpu(reproduce):
     script, fig = figure('alexnet', 'forward, s/batch')
     cpu = {'device': 'cpu', 'cpu_model': 'AMD EPYC', 'batch_size': 32,

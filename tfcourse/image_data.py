@@ -172,8 +172,13 @@ def _load_flowers17(data_dir, image_size):
             list(flowers17.CLASS_NAMES), images[val], labels[val])
 
 
-def load(name, data_dir=None, image_size=64):
-    """The :class:`ImageData` of data set ``name`` from ``data_dir`` (default: the data folder)."""
+def load(name, data_dir=None, image_size=64, validation_size=0):
+    """The :class:`ImageData` of data set ``name`` from ``data_dir`` (default: the data folder).
+
+    ``validation_size``: hold out that many images from the front of the training images as
+    the validation set, as ``input_data.read_data_sets`` does (5000 there: 55000 MNIST digits
+    remain to train on; a tenth where the set holds fewer); 17 Flowers keeps its own split.
+    """
     if name not in DATASETS:
         raise cli.UserError("unknown data set %r; choose from %s" % (name, ", ".join(DATASETS)))
     data_dir = data_dir or default_data_dir(name)
@@ -191,6 +196,12 @@ def load(name, data_dir=None, image_size=64):
     else:
         loaded = _load_flowers17(data_dir, image_size)
         parts, validation = loaded[:5], loaded[5:]
+    if validation_size and name != "flowers17":
+        train_images, train_labels = parts[:2]
+        if validation_size >= len(train_images):
+            validation_size = len(train_images) // 10
+        validation = (train_images[:validation_size], train_labels[:validation_size])
+        parts = (train_images[validation_size:], train_labels[validation_size:]) + tuple(parts[2:])
     return ImageData(name, *parts, *validation, data_dir=os.path.abspath(data_dir))
 
 

@@ -35,21 +35,30 @@ from tfcourse import checkpoints, cli, default_data_dir, image_data, precision, 
 from tfcourse.compat import tf, gpu_names
 
 __all__ = ["parser", "add_flags", "parse_args", "lr_drops", "lr_drop_steps", "step_schedule",
-           "set_steps", "scaled", "add_summaries", "load_data", "to_unit", "compute_dtype",
-           "optimizer", "evaluate", "Run", "export_weights", "plot_curves"]
+           "set_steps", "scaled", "add_summaries", "load_data", "as_input_data", "to_unit",
+           "compute_dtype", "optimizer", "evaluate", "Run", "export_weights", "plot_curves"]
 
 
-def parser(doc, name, **defaults):
+def parser(doc, name, fixed=(), **defaults):
     """An ArgumentParser with every train script's flags (:func:`add_flags`; ``defaults`` are
-    the script's), described by the first paragraph of the script's docstring ``doc``."""
+    the script's), described by the first paragraph of the script's docstring ``doc``.
+
+    ``fixed``: the flags (dest names, e.g. ``"width"``, ``"dtype"``) a script's recipe has
+    no use for, such as a document's network written with its own ``tf.Variable`` weights:
+    they are left out of ``--help``, and :func:`parse_args` stops (one line, exit 2) when one
+    is given another value than its default."""
     result = argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_flags(result, name, **defaults)
+    for action in result._actions:
+        if action.dest in fixed:
+            action.help = argparse.SUPPRESS
+    result.fixed = {dest: result.get_default(dest) for dest in fixed}
     return result
 
 
 def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning_rate=1e-3,
-              weight_decay=1e-4, width=1.0, image_size=64):
+              weight_decay=1e-4, width=1.0, image_size=64, augment="auto"):
     """The flags of every train script; ``name`` is the run folder under runs/.
 
     The keyword arguments are the script's defaults.
@@ -74,7 +83,7 @@ def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning
     parser.add_argument("--width", type=cli.finite_float, default=width,
                         help="multiply every layer's channels by this (0.5: a quarter of the "
                              "compute, for CPU runs) (default: %(default)s)")
-    parser.add_argument("--augment", choices=["auto", "on", "flip", "off"], default="auto",
+    parser.add_argument("--augment", choices=["auto", "on", "flip", "off"], default=augment,
                         help="on: random crop and flip; flip: flips only; auto: on for "
                              "cifar10 and flowers17, off for the rest")
     parser.add_argument("--image_size", type=int, default=image_size,
@@ -85,7 +94,8 @@ def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning
     parser.add_argument("--log_every", type=int, default=100,
                         help="print a line and write summaries every N steps")
     parser.add_argument("--eval_every", type=int, default=0,
-                        help="evaluate on the test set every N steps (default: 10 times a run)")
+                        help="evaluate on the test set every N steps (default: 10 times a run; "
+                             "the documents' recipes that test after every epoch do only that)")
     parser.add_argument("--save_every", type=int, default=1000, help="checkpoint every N steps")
     cli.add_checkpoint_flags(parser, name)
     checkpoints.add_restore_from_flag(parser)
@@ -120,12 +130,14 @@ def lr_drop_steps(steps, fractions=None):
     return [max(1, int(round(f * steps))) for f in fractions]
 
 
-def step_schedule(global_step, learning_rate, steps, fractions=None):
+def step_schedule(global_step, learning_rate, steps, fractions=None, drop_steps=None):
     """The learning rate as a tensor: ``learning_rate``, falling tenfold at each of
-    ``lr_drop_steps(steps, fractions)``.  The steps are compared as float32, so the
-    schedule has GPU kernels."""
+    ``lr_drop_steps(steps, fractions)``, or at each of ``drop_steps`` where they are given.
+    The steps are compared as float32, so the schedule has GPU kernels."""
+    if drop_steps is None:
+        drop_steps = lr_drop_steps(steps, fractions)
     with tf.name_scope('learning_rate_schedule'):
-        drops = tf.constant(lr_drop_steps(steps, fractions), tf.float32, name='drops')
+        drops = tf.constant(drop_steps, tf.float32, shape=[len(drop_steps)], name='drops')
         passed = tf.reduce_sum(tf.cast(tf.cast(global_step, tf.float32) >= drops, tf.float32))
         return tf.multiply(learning_rate, tf.pow(0.1, passed), name='value')
 
@@ -133,6 +145,10 @@ def step_schedule(global_step, learning_rate, steps, fractions=None):
 def parse_args(parser, argv, name):
     """Parse, check (one-line errors, exit 2) and fill in the defaults that depend on --dataset."""
     args = parser.parse_args(argv)
+    for dest, default in getattr(parser, "fixed", {}).items():
+        if getattr(args, dest) != default:
+            raise cli.UserError("--%s is not a setting of this script (its network and recipe "
+                                "are the document's); leave it out" % dest)
     for flag in ("batch_size", "learning_rate", "width", "log_every", "save_every",
                  "image_size"):
         cli.check_positive("--" + flag, getattr(args, flag))
@@ -196,15 +212,33 @@ def add_summaries(images, loss, accuracy, learning_rate, max_images=3):
 
 
 # ---------------------------------------------------------------- the graph's plumbing
-def load_data(args):
+def load_data(args, validation_size=0):
     """The --dataset (``tfcourse.image_data``), with --epochs turned into --steps; prints what
-    it loaded."""
-    data = image_data.load(args.dataset, args.data_dir, image_size=args.image_size)
+    it loaded.  ``validation_size``: images held out of the training set as
+    ``input_data.read_data_sets`` holds them out (5000: MNIST's 55000 training digits)."""
+    data = image_data.load(args.dataset, args.data_dir, image_size=args.image_size,
+                           validation_size=validation_size)
     set_steps(args, data)
     print('data: %d train, %d test images %s from %s; %d steps of %d (%.1f epochs)'
           % (len(data.train_images), len(data.test_images), data.image_shape, data.data_dir,
              args.steps, args.batch_size, args.steps * args.batch_size / len(data.train_images)))
     return data
+
+
+def as_input_data(images, labels, n_input, n_classes):
+    """uint8 images and int labels as ``input_data.read_data_sets(one_hot=True)`` gives them,
+    for the documents' ``[None, n_input]`` and ``[None, n_classes]`` float placeholders:
+    float32 rows of ``n_input`` values in [0, 1] and one-hot rows.  A set of another image
+    size is one line (exit 2)."""
+    if int(np.prod(images.shape[1:])) != n_input:
+        raise cli.UserError("this network takes images of %d values (28x28 digits); %s images "
+                            "hold %d: use --dataset mnist, mnist5k or fashion_mnist"
+                            % (n_input, "x".join(map(str, images.shape[1:])),
+                               int(np.prod(images.shape[1:]))))
+    x = images.reshape(len(images), n_input).astype(np.float32) / 255.0
+    y = np.zeros((len(labels), n_classes), np.float32)
+    y[np.arange(len(labels)), labels] = 1.0
+    return x, y
 
 
 def to_unit(images, dtype_name):
@@ -230,13 +264,15 @@ def optimizer(opt, args):
 def evaluate(sess, fetches, feeds, batch_size=500):
     """The mean of each scalar in ``fetches`` over a whole set, fed in batches.
 
-    ``feeds``: {placeholder: whole array}; the placeholders left out keep their defaults
-    (``is_training`` is False: batch norm's moving averages, no dropout)."""
-    total = len(next(iter(feeds.values())))
+    ``feeds``: {placeholder: whole array, or a value fed with every batch, such as a
+    ``keep_prob`` of 1.0}; the placeholders left out keep their defaults (``is_training`` is
+    False: batch norm's moving averages, no dropout)."""
+    total = next(len(v) for v in feeds.values() if np.ndim(v))
     sums = np.zeros(len(fetches))
     for start in range(0, total, batch_size):
-        feed = {ph: values[start:start + batch_size] for ph, values in feeds.items()}
-        n = len(next(iter(feed.values())))
+        feed = {ph: values[start:start + batch_size] if np.ndim(values) else values
+                for ph, values in feeds.items()}
+        n = min(batch_size, total - start)
         sums += np.array(sess.run(fetches, feed_dict=feed), dtype=np.float64) * n
     return list(sums / total)
 
@@ -253,8 +289,11 @@ class Run:
     writes the JSON record and the curves.
     """
 
-    def __init__(self, sess, args, name, data, target=None):
+    def __init__(self, sess, args, name, data, target=None, weights_values=False):
+        """``target``: the test accuracy the curves mark; ``weights_values``: the weights
+        export's .txt also holds every value, as the PKU lecture's weights.txt."""
         self.sess, self.args, self.name, self.data, self.target = sess, args, name, data, target
+        self.weights_values = weights_values
         self.saver = tf.train.Saver(max_to_keep=3)
         self.finite = checkpoints.weights_finite()
         self.fix = "lower --learning_rate (now %g) and train again" % args.learning_rate
@@ -314,10 +353,10 @@ class Run:
             checkpoints.save_with_history(self.saver, self.sess, self.args.checkpoint_dir,
                                           step, self.history, self.finite, self.fix)
 
-    def finish(self, test):
+    def finish(self, test, extra=None):
         """After the loop: the last test (``test()`` -> (loss, accuracy)) unless the last step
-        was tested, the last checkpoint, the weights export, the JSON record and the curves;
-        returns the record."""
+        was tested, the last checkpoint, the weights export, the JSON record (with ``extra``,
+        a dict of the script's own figures) and the curves; returns the record."""
         args = self.args
         train_seconds = self.progress.elapsed()
         last = max(self.start, args.steps)
@@ -328,8 +367,8 @@ class Run:
             self.save(args.steps, force=True)
         self.writer.close()
         if args.weights:
-            cli.wrote(export_weights(self.sess, args.weights))
-        record = self.record(last, steps_done, train_seconds)
+            cli.wrote(export_weights(self.sess, args.weights, self.weights_values))
+        record = dict(self.record(last, steps_done, train_seconds), **(extra or {}))
         if args.json:
             cli.wrote(cli.write_json(args.json, record))
         if args.plot:
@@ -381,18 +420,22 @@ class Run:
 
 
 # ---------------------------------------------------------------- outputs
-def export_weights(sess, path):
+def export_weights(sess, path, with_values=False):
     """The model's weights (trainable, and the batch-norm moving averages) as .npz at ``path``,
-    and their names and shapes in the .txt beside it (like the PKU lecture's weights.txt,
-    which also holds the values)."""
+    and their names and shapes in the .txt beside it (like the PKU lecture's weights.txt;
+    ``with_values``: with every value too, as that file holds them)."""
     variables = [v for v in tf.global_variables()
                  if v in tf.trainable_variables() or "moving_" in v.op.name]
     values = sess.run(variables)
     with cli.atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **{v.op.name: value for v, value in zip(variables, values)})
-    lines = ["%-60s %-20s %10d" % (v.op.name, "x".join(map(str, value.shape)) or "scalar",
-                                   value.size) for v, value in zip(variables, values)]
+    lines = []
+    for v, value in zip(variables, values):
+        lines.append("%-60s %-20s %10d" % (v.op.name, "x".join(map(str, value.shape))
+                                           or "scalar", value.size))
+        if with_values:
+            lines.append(np.array2string(value, threshold=value.size + 1))
     trainable = sum(value.size for v, value in zip(variables, values)
                     if v in tf.trainable_variables())
     lines.append("%d arrays, %d trainable parameters" % (len(values), trainable))
@@ -401,7 +444,8 @@ def export_weights(sess, path):
 
 
 def plot_curves(record, path):
-    """Accuracy and loss against the step: training batches and the test set."""
+    """Accuracy and loss against the step: training batches and the test set; the target and
+    the document's figure (``record["document_figure"]``) where the record has them."""
     plt = cli.pyplot()
     train, test = record["history"]["train"], record["history"]["test"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -412,6 +456,11 @@ def plot_curves(record, path):
     if record.get("target_test_accuracy"):
         ax1.axhline(record["target_test_accuracy"], color="gray", ls="--", lw=0.8,
                     label="target %.1f%%" % (100 * record["target_test_accuracy"]))
+    document = record.get("document_figure")  # {"value", "source", "of"}: a document's figure
+    if document:
+        ax1.axhline(document["value"], color="C2", ls=":", lw=1.2,
+                    label="%s: %.2f%% (%s)" % (document["source"], 100 * document["value"],
+                                               document["of"]))
     ax1.set_ylabel("accuracy")
     ax1.legend(loc="lower right")
     ax2.semilogy([h["step"] for h in train], [h["loss"] for h in train], lw=0.8,
