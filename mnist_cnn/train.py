@@ -152,7 +152,8 @@ def input_batch(args, mnist):
     manifest = pipeline.records(args.data_dir, None, (28, 28, 1),
                                 held_out + mnist.train.num_examples)
     images, labels = pipeline.batch_tensors(args.input, manifest, args.batch_size, args.seed,
-                                            keep=lambda index: index >= held_out)
+                                            keep=lambda index: index >= held_out,
+                                            kept=mnist.train.num_examples)
     with tf.device("/cpu:0"):
         return (tf.reshape(tf.cast(images, tf.float32) / 255.0, [-1, 784]),
                 tf.one_hot(labels, 10))

@@ -68,8 +68,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in NAMES]
     if unknown:
-        parser.error("unknown data set %s; choose from %s" % (", ".join(unknown),
-                                                              ", ".join(NAMES)))
+        raise cli.UserError("unknown data set %s; choose from %s" % (", ".join(unknown),
+                                                                     ", ".join(NAMES)))
     if args.source_dir and len(args.names) > 1:
         raise cli.UserError("--source_dir names the folder of one data set; give one NAME")
     if args.shards < 0:
@@ -159,9 +159,10 @@ def options(name, args):
             "image_size": (args.image_size or IMAGE_SIZE[name]) if name in IMAGE_SIZE else None}
 
 
-def make(name, source_dir, args, log=print):
+def make(name, source_dir, args, log=print, any_options=False):
     """Write the TFRecords of ``name`` from ``source_dir`` into its tfrecords/ (unless they
-    stand for the same files and options already); one line saying what was done."""
+    stand for the same files, and options unless ``any_options``, already); one line
+    saying what was done."""
     target = tfrecords.folder(source_dir)
     if os.path.isdir(source_dir) and not os.access(source_dir, os.W_OK):
         raise cli.UserError("cannot write %s (%s is not writable); copy the data set and pass "
@@ -170,7 +171,7 @@ def make(name, source_dir, args, log=print):
     wanted = options(name, args)
     if not tfrecords.stale(target, source.files):
         manifest = tfrecords.load_manifest(target, name, source_dir)
-        if manifest.get("options") == wanted:
+        if any_options or manifest.get("options") == wanted:
             return "%s: TFRecords in %s are up to date (%s)" % (name, target, _counts(manifest))
     log("%s: writing TFRecords into %s ..." % (name, target))
     manifest = tfrecords.write(target, name, source.splits, source.image_shape,

@@ -104,14 +104,15 @@ def _dataset_batch(files, read, batch_size, shuffle, seed, keep):
     return tf.data.make_one_shot_iterator(dataset).get_next()
 
 
-def batch_tensors(mode, manifest, batch_size, seed, augment=None, keep=None):
+def batch_tensors(mode, manifest, batch_size, seed, augment=None, keep=None, kept=None):
     """``(images, labels)``: one training batch of the TFRecords' train split, made in the
     graph on the CPU by ``mode`` (queue or dataset).  ``manifest``: of the TFRecords
     (:func:`records`); ``augment(image)``: the per-image augmentation; ``keep(index)``: a
-    bool tensor, False for the records to leave out (by their index in the split)."""
+    bool tensor, False for the records to leave out (by their index in the split), and
+    ``kept`` how many it keeps (the shuffling holds at most that many)."""
     image_shape, label_shape = tuple(manifest["image_shape"]), tuple(manifest["label_shape"])
     files = tfrecords.split_files(manifest, "train")
-    shuffle = min(SHUFFLE, manifest["splits"]["train"]["count"])
+    shuffle = min(SHUFFLE, manifest["splits"]["train"]["count"] if kept is None else kept)
 
     def read(serialized):
         image, label, index = tfrecords.parse(serialized, image_shape, label_shape)
