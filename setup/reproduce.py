@@ -36,7 +36,7 @@ import time
 
 from tfcourse import REPO_ROOT, cli, default_data_dir
 from tfcourse.machine import cpu_info, cpu_peak_gflops
-from scripts_table import DATA_CHECKS, SCRIPTS, SOURCES, TOLERANCES, by_name, lookup
+from scripts_table import DATA_CHECKS, SCRIPTS, SOURCES, TOLERANCES, WAITING, by_name, lookup
 
 REPORT_GPU = 'RTX 2070'  # the report's figures were measured on a GeForce RTX 2070
 README_FILES = ['README.md', 'README.zh-CN.md']
@@ -105,6 +105,16 @@ def grade(script, figure, record, context):
         return ('match' if ok else 'below'), 'backward/forward in [%g, %g]' % (lo, hi)
     if kind == 'at_most':
         return ('match' if value <= tol else 'below'), 'at most %s' % _fmt(tol, figure.unit)
+    if kind == 'speedup' and not record.get('bfloat16_units'):
+        return 'not comparable', ('%s has neither AVX512_BF16 nor AMX: bfloat16 is emulated; '
+                                  'the target waits for a CPU with bfloat16 units'
+                                  % (record.get('cpu') or 'this CPU'))
+    if kind in ('overhead', 'speedup'):
+        if context.get('tier') == 'quick':
+            return 'not comparable', 'fewer steps and batches (quick tier)'
+        if kind == 'overhead':
+            return ('match' if value <= tol else 'below'), 'at most %s' % _fmt(tol, figure.unit)
+        return ('match' if value >= tol else 'below'), 'at least %s' % _fmt(tol, figure.unit)
     if kind == 'gflops':
         return _grade_gflops(script, value, record, context, tol)
     # figures compared with the report's: first, is the run comparable at all?
@@ -178,7 +188,7 @@ def _fmt(value, unit):
         return '%.2f %%' % (100 * value)
     if unit == 's':
         return '%.3f s' % value
-    if unit in ('wps', 'GFLOP/s'):
+    if unit in ('wps', 'GFLOP/s', 'images/s'):
         return '%.0f %s' % (value, unit)
     if unit == 'x':
         return '%.2f' % value
@@ -264,7 +274,7 @@ def readme_table():
             online = [d for d in script.data['report']
                       if getattr(modules.get(d), 'ONLINE_ONLY', False)]
             unrecorded[script.name] = ('needs the internet (%s)' % ', '.join(online) if online
-                                       else 'not recorded yet')
+                                       else WAITING.get(script.name, 'not recorded yet'))
     table = rows(records, {'tier': 'report', 'machine': {}}, skipped=unrecorded)
     lines = [markdown_table(table), '']
     machines = []

@@ -1,4 +1,5 @@
-"""TFRecords and the --input modes: setup/make_tfrecords.py, tfcourse/pipeline.py.
+"""TFRecords and the --input modes: setup/make_tfrecords.py, tfcourse/pipeline.py,
+the timing rows.
 
 * make_tfrecords writes every record of a set, in order, counted back; it is atomic (a
   failure leaves the earlier records as they were), leaves up-to-date records alone and
@@ -8,7 +9,9 @@
   the four bigger train scripts train and evaluate with queue and dataset; the pipeline
   leaves out the records it is told to (mnist_cnn/train.py's validation digits);
 * a corrupt record stops --input queue and dataset with one line (exit 2), and Ctrl-C stops
-  the queue runners with exit 130.
+  the queue runners with exit 130;
+* setup/input_overhead.py and setup/bfloat16_speedup.py build their records (tiny runs;
+  their timings are recorded on a quiet machine, not here) and reproduce grades them.
 """
 import glob
 import json
@@ -324,3 +327,95 @@ def test_ctrl_c_stops_the_queue_runners(mnist5k_records, tmp_path):
             proc.kill()
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["lenet5.py: interrupted"]
+
+
+# ---------------------------------------------------------------- the timing rows
+@pytest.mark.slow
+def test_input_overhead_record_at_a_tiny_size(mnist5k_records, tmp_path, capsys):
+    """Two modes, 20 steps each (the train runs in their own processes, as timed runs must
+    be): the record's fields and figure; no timing is judged."""
+    import input_overhead
+
+    out = tmp_path / "overhead.json"
+    input_overhead.main([LENET, "--data_dir", str(mnist5k_records), "--steps", "20",
+                         "--batch_size", "16", "--modes", "constant,dataset",
+                         "--json", str(out), "--plot", str(tmp_path / "overhead.png")])
+    stdout = capsys.readouterr().out
+    assert "up to date" in stdout and "--input dataset" in stdout
+    record = json.loads(out.read_text())
+    assert record["script"] == LENET and record["model"] == "lenet5"
+    assert record["batch_size"] == 16 and record["steps"] == 20 and record["warmup_steps"] == 2
+    assert set(record["modes"]) == {"constant", "dataset"}
+    dataset = record["modes"]["dataset"]
+    assert dataset["images_per_second"] == pytest.approx(16 * dataset["steps_per_second"])
+    assert record["overhead"]["dataset"] == pytest.approx(
+        record["compute_bound_images_per_second"] / dataset["images_per_second"] - 1)
+    assert record["best_mode"] == "dataset" and "--input dataset" in dataset["command"]
+    assert (tmp_path / "overhead.png").stat().st_size > 10000
+
+
+def test_overhead_summary_and_its_grade():
+    import argparse
+
+    import input_overhead
+    import reproduce
+    from scripts_table import by_name
+
+    runs = {mode: [{"steps_per_second": rate, "batch_size": 50, "command": mode,
+                    "test_accuracy": 0.9} for rate in rates]
+            for mode, rates in (("constant", [10.0, 11.0]), ("feed", [8.0, 8.8]),
+                                ("queue", [10.5, 10.0]), ("dataset", [9.0, 10.0]))}
+    machine = {"cpu": "AMD EPYC", "cores": 2, "load_average": [0.5, 0.5, 0.5],
+               "bfloat16_units": []}
+    args = argparse.Namespace(script="mnist_cnn/train.py", dataset="mnist", data_dir="/d",
+                              steps=1000, warmup=100, repeats=2)
+    record = input_overhead.summarize(args, runs, machine, machine, {"batch_size": 50,
+                                                                     "model": "mnist_cnn"})
+    assert record["compute_bound_images_per_second"] == 550.0
+    assert record["overhead"]["feed"] == pytest.approx(0.25)
+    assert record["best_mode"] == "queue" and record["best_overhead"] == pytest.approx(1 / 21)
+    assert record["modes"]["dataset"]["all_steps_per_second"] == [9.0, 10.0]
+    assert record["noisy"] == []
+    runs["dataset"] = [dict(runs["dataset"][0], steps_per_second=12.0)]
+    faster = input_overhead.summarize(args, runs, machine, machine, {"batch_size": 50})
+    assert faster["noisy"] == ["dataset ran faster than the compute bound: the machine "
+                               "disturbed the timing"]
+    row = by_name()["input_overhead_mnist_cnn"]
+    best = [f for f in row.figures if f.kind == "overhead"][0]
+    assert reproduce.grade(row, best, record, {"tier": "report"}) == ("match", "at most 10.00 %")
+    assert reproduce.grade(row, best, dict(record, best_overhead=0.2),
+                           {"tier": "report"})[0] == "below"
+    assert reproduce.grade(row, best, record, {"tier": "quick"})[0] == "not comparable"
+
+
+def test_bfloat16_rows_wait_for_bfloat16_units():
+    import reproduce
+    from scripts_table import by_name
+
+    row = by_name()["bfloat16_speedup"]
+    alexnet = [f for f in row.figures if f.kind == "speedup"][0]
+    record = {"cpu": "AMD EPYC", "bfloat16_units": [],
+              "benchmarks": {"alexnet": {"forward_speedup": 0.95}}}
+    verdict, reason = reproduce.grade(row, alexnet, record, {"tier": "report"})
+    assert verdict == "not comparable" and "AMD EPYC has neither AVX512_BF16 nor AMX" in reason
+    amx = dict(record, cpu="Intel Xeon", bfloat16_units=["amx_bf16", "avx512_bf16"])
+    assert reproduce.grade(row, alexnet, amx, {"tier": "report"})[0] == "below"
+    amx["benchmarks"]["alexnet"]["forward_speedup"] = 1.7
+    assert reproduce.grade(row, alexnet, amx, {"tier": "report"}) == ("match", "at least 1.60")
+    assert "waits for a CPU with bfloat16 units" in reproduce.readme_table()
+
+
+@pytest.mark.slow
+def test_bfloat16_speedup_record_at_a_tiny_size(run_script, mnist5k_records, tmp_path):
+    out = tmp_path / "bf16.json"
+    run_script("setup/bfloat16_speedup.py", "--nets", "alexnet", "--batch_size", 2,
+               "--num_batches", 1, "--num_warmup", 0, "--mnist_data_dir", mnist5k_records,
+               "--mnist_steps", 20, "--json", out)
+    record = json.loads(out.read_text())
+    alexnet = record["benchmarks"]["alexnet"]
+    assert alexnet["forward_speedup"] == pytest.approx(
+        alexnet["float32"]["forward"] / alexnet["bfloat16"]["forward"])
+    assert record["mnist_cnn"]["speedup"] == pytest.approx(
+        record["mnist_cnn"]["bfloat16"]["steps_per_second"]
+        / record["mnist_cnn"]["float32"]["steps_per_second"])
+    assert ("neither AVX512_BF16 nor AMX" in record["note"]) == (not record["bfloat16_units"])
