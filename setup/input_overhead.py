@@ -12,7 +12,7 @@ all, the compute bound), feed (the book's feed_dict), queue (blog part 8's
 queue runners) and dataset (tf.data), the last two over the set's TFRecords
 (written first when missing, as python setup/make_tfrecords.py does).
 No evaluation and no checkpoint falls inside the timed steps; a mode's rate
-is taken from its history after the first --warmup steps (default a tenth:
+is taken from its history after the first --num_warmup steps (default a tenth:
 graph optimisation, queues filling).  With --repeats N each mode runs N times
 (in turns) and its fastest run counts.  The record gives each mode's steps/s
 and images/s and its overhead over the compute bound in per cent: the time a
@@ -52,7 +52,7 @@ def parse_args(argv):
                         help="the data set's folder (default: the data folder's <dataset>/)")
     parser.add_argument("--steps", type=int, default=500,
                         help="training steps of each run (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=None,
+    parser.add_argument("--num_warmup", type=int, default=None,
                         help="steps left out of the timing (default: a tenth of --steps)")
     parser.add_argument("--batch_size", type=int, default=None,
                         help="(default: the script's)")
@@ -86,9 +86,9 @@ def parse_args(argv):
                             "folder is not named after it)")
     args.dataset = args.dataset or os.path.basename(os.path.normpath(args.data_dir))
     args.data_dir = args.data_dir or default_data_dir(args.dataset)
-    args.warmup = args.steps // 10 if args.warmup is None else args.warmup
-    if not 0 <= args.warmup < args.steps:
-        raise cli.UserError("--warmup must be at least 0 and below --steps %d" % args.steps)
+    args.num_warmup = args.steps // 10 if args.num_warmup is None else args.num_warmup
+    if not 0 <= args.num_warmup < args.steps:
+        raise cli.UserError("--num_warmup must be at least 0 and below --steps %d" % args.steps)
     cli.check_outputs(args, "--json", "--plot")
     return args
 
@@ -123,10 +123,10 @@ def measure(args, log=print):
         for mode in args.modes:
             log("%s: %s, run %d of %d" % (NAME, mode, turn + 1, args.repeats))
             record, command = throughput.run_record(args.script, script_args(args, mode), log)
-            rate = throughput.steady_steps_per_second(record, args.warmup)
+            rate = throughput.steady_steps_per_second(record, args.num_warmup)
             if rate is None:
-                raise cli.UserError("%s logged too few steps after --warmup %d to time; give "
-                                    "more --steps" % (command, args.warmup))
+                raise cli.UserError("%s logged too few steps after --num_warmup %d to time; give "
+                                    "more --steps" % (command, args.num_warmup))
             runs[mode].append({"steps_per_second": rate, "command": command,
                                "test_accuracy": record.get("test_accuracy"),
                                "batch_size": record["batch_size"]})
@@ -160,7 +160,7 @@ def summarize(args, runs, before, after, last):
     return {
         "script": args.script, "model": last.get("model"), "dataset": args.dataset,
         "data_dir": cli.shown(args.data_dir), "batch_size": last["batch_size"],
-        "steps": args.steps, "warmup_steps": args.warmup, "repeats": args.repeats,
+        "steps": args.steps, "warmup_steps": args.num_warmup, "repeats": args.repeats,
         "width": last.get("width"), "dtype": last.get("dtype"), "device": last.get("device"),
         "tf_version": last.get("tf_version"),
         "modes": modes, "compute_bound_images_per_second": bound,
