@@ -201,8 +201,10 @@ def three_modes(lenet, mnist5k_records, tmp_path_factory):
     records = {}
     for mode in ("feed", "queue", "dataset"):
         with tf.Graph().as_default():
-            lenet.main(lenet_args(mnist5k_records, tmp, mode))
+            lenet.main(lenet_args(mnist5k_records, tmp, mode)
+                       + ["--export_dir", str(tmp / ("export_" + mode))])
         records[mode] = json.loads((tmp / ("%s.json" % mode)).read_text())
+        records[mode]["export_dir"] = str(tmp / ("export_" + mode))
     return records
 
 
@@ -241,6 +243,23 @@ def test_the_other_train_scripts_read_their_batches_in_the_graph(load_script, mn
     assert [h["step"] for h in record["history"]["train"]] == [1, 2, 3]
     assert 0.0 <= record["test_accuracy"] <= 1.0
     assert all(np.isfinite(h["loss"]) for h in record["history"]["train"])
+
+
+@pytest.mark.parametrize("mode", ["queue", "dataset"])
+def test_the_export_of_a_pipeline_run_serves_fed_images(three_modes, mnist5k_records, mode):
+    """The SavedModel of a --input queue or dataset run takes the images it is given (the
+    placeholder's feed replaces the pipeline's batch): its classes of the test digits score
+    what the run's own evaluation scored."""
+    from tfcourse import serving
+    from tfcourse.compat import tf
+
+    data = image_data.load("mnist5k", str(mnist5k_records))
+    with tf.Graph().as_default(), tf.Session() as sess:
+        inputs, outputs = serving.load(sess, serving.latest_version(
+            three_modes[mode]["export_dir"]))
+        classes = sess.run(outputs["classes"], {inputs["images"]: data.test_images})
+    assert np.mean(classes == data.test_labels) == pytest.approx(
+        three_modes[mode]["test_accuracy"], abs=2e-3)
 
 
 def test_the_pipeline_leaves_out_what_it_is_told(mnist5k_records):
@@ -368,7 +387,7 @@ def test_overhead_summary_and_its_grade():
     machine = {"cpu": "AMD EPYC", "cores": 2, "load_average": [0.5, 0.5, 0.5],
                "bfloat16_units": []}
     args = argparse.Namespace(script="mnist_cnn/train.py", dataset="mnist", data_dir="/d",
-                              steps=1000, warmup=100, repeats=2)
+                              steps=1000, num_warmup=100, repeats=2)
     record = input_overhead.summarize(args, runs, machine, machine, {"batch_size": 50,
                                                                      "model": "mnist_cnn"})
     assert record["compute_bound_images_per_second"] == 550.0
