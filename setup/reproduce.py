@@ -101,6 +101,10 @@ def grade(script, figure, record, context):
     value = lookup(record, figure.key)
     failed = (record.get('measure_errors') or {}).get(figure.key) if isinstance(
         figure.key, str) else None
+    if value is None and isinstance(figure.key, str) and '.' in figure.key:
+        part = lookup(record, figure.key.rsplit('.', 1)[0])  # a part the run left out, and why
+        if isinstance(part, dict) and part.get('left_out'):
+            return 'not comparable', part['left_out']
     if value is None:
         return 'missing', failed or 'the result has no %s' % (
             figure.key if isinstance(figure.key, str) else figure.label)

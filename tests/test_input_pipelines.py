@@ -422,6 +422,10 @@ def test_bfloat16_rows_wait_for_bfloat16_units():
     amx["benchmarks"]["alexnet"]["forward_speedup"] = 1.7
     assert reproduce.grade(row, alexnet, amx, {"tier": "report"}) == ("match", "at least 1.60")
     assert "waits for a CPU with bfloat16 units" in reproduce.readme_table()
+    vgg = [f for f in row.figures if f.key == "benchmarks.vgg16.forward_backward_speedup"][0]
+    amx["benchmarks"]["vgg16"] = {"left_out": "not in --nets (alexnet)"}  # the quick tier
+    assert reproduce.grade(row, vgg, amx, {"tier": "quick"}) == ("not comparable",
+                                                                 "not in --nets (alexnet)")
 
 
 @pytest.mark.slow
