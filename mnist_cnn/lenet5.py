@@ -59,8 +59,11 @@ def main(argv=None):
     data = training.load_data(args)
 
     tf.set_random_seed(args.seed)
-    images = tf.placeholder(tf.uint8, [None] + list(data.image_shape), name='images')
-    labels = tf.placeholder(tf.int64, [None], name='labels')
+    if args.input == 'feed':  # the book's placeholders, fed a batch at every step
+        images = tf.placeholder(tf.uint8, [None] + list(data.image_shape), name='images')
+        labels = tf.placeholder(tf.int64, [None], name='labels')
+    else:  # --input queue|dataset|constant: a batch made in the graph, on the CPU
+        images, labels = training.input_tensors(args, data)
     with training.compute_dtype(args.dtype):  # --dtype: float32 weights, 16-bit layers
         logits = inference(training.to_unit(images, args.dtype), data.num_classes, args.width,
                            args.weight_decay, args.activation)
@@ -86,7 +89,10 @@ def main(argv=None):
     with tf.Session(config=session_config()) as sess:
         run = training.Run(sess, args, NAME, data, TARGETS.get(args.dataset))
         for step, (batch_images, batch_labels) in run.steps():
-            feed = {images: batch_images, labels: batch_labels}
+            if args.input == 'feed':  # the book's feed_dict
+                feed = {images: batch_images, labels: batch_labels}
+            else:  # --input queue|dataset|constant: the graph reads its own batch
+                feed = None
             if run.logging(step):
                 _, batch_loss, batch_accuracy, rate, summaries = sess.run(
                     [train_op, cross_entropy, accuracy, learning_rate, summary], feed_dict=feed)

@@ -9,6 +9,8 @@ reaches 99.27 % test accuracy (§2.2.3).
     python mnist_cnn/train.py                      # full run (20000 steps)
     python mnist_cnn/train.py --steps 500 --data_dir data/mnist5k   # a quick look
     python mnist_cnn/train.py --restore --steps 30000                # continue a run
+    python setup/make_tfrecords.py mnist           # once, for --input queue|dataset
+    python mnist_cnn/train.py --input queue        # the batches read by queue runners
 
 Every --log_every steps it prints the training accuracy of the current batch
 with rate and ETA and writes TensorBoard summaries (loss, accuracy, learning
@@ -25,7 +27,7 @@ import argparse
 import os
 
 from tfcourse.compat import tf, announce_device, session_config
-from tfcourse import checkpoints, cli, input_data, precision, serving
+from tfcourse import checkpoints, cli, input_data, pipeline, precision, serving
 
 NAME = "mnist_cnn"
 REPORT_TEST_ACCURACY = 0.9927  # report §2.2.3: "准确率达到了 99.27%"
@@ -42,6 +44,7 @@ def parse_args(argv=None):
                         help="dropout keep probability")
     parser.add_argument("--seed", type=int, default=0)
     precision.add_dtype_flag(parser)
+    pipeline.add_input_flag(parser)
     parser.add_argument("--log_every", type=int, default=100)
     parser.add_argument("--save_every", type=int, default=1000)
     cli.add_checkpoint_flags(parser, NAME)
@@ -78,14 +81,20 @@ def max_pool_2x2(x):
     return tf.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
 
 
-def build_network(dtype=tf.float32):
+def build_network(dtype=tf.float32, inputs=None):
     """Placeholders, the network, its loss and accuracy (train_distributed.py uses it too).
 
     ``dtype`` is the compute dtype: the weights stay float32 variables, the
     images and every layer are ``dtype``, the logits and the loss float32.
+    ``inputs``: the (x, y_) batch of an input pipeline made in the graph
+    (--input queue|dataset|constant), which the placeholders pass on unless fed.
     """
-    x = tf.placeholder(tf.float32, [None, 784], name="x")
-    y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
+    if inputs is None:  # the book's: fed at every step
+        x = tf.placeholder(tf.float32, [None, 784], name="x")
+        y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
+    else:
+        x = tf.placeholder_with_default(inputs[0], [None, 784], name="x")
+        y_ = tf.placeholder_with_default(inputs[1], [None, 10], name="y_")
     # 1.0 unless fed: evaluation and the exported model run without dropout
     keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
     x_image = tf.reshape(x, [-1, 28, 28, 1])
@@ -135,10 +144,31 @@ def build_network(dtype=tf.float32):
                 accuracy=accuracy)
 
 
-def build_model(args):
-    """The network, the Adam training step and the summaries of a training run."""
+def input_batch(args, mnist):
+    """(x, y_) of one training batch made in the graph, on the CPU (tfcourse/pipeline.py),
+    for --input queue|dataset|constant.  queue and dataset read the TFRecords of the
+    training file (python setup/make_tfrecords.py mnist) without its first
+    ``mnist.validation.num_examples`` digits, which input_data holds out for validation;
+    the digits are scaled to [0, 1] and flattened, the labels made one-hot, as input_data
+    gives them.  constant: the first batch of mnist.train, at every step."""
+    if args.input == "constant":
+        return pipeline.constant_tensors(*mnist.train.next_batch(args.batch_size))
+    held_out = mnist.validation.num_examples
+    manifest = pipeline.records(args.data_dir, None, (28, 28, 1),
+                                held_out + mnist.train.num_examples)
+    images, labels = pipeline.batch_tensors(args.input, manifest, args.batch_size, args.seed,
+                                            keep=lambda index: index >= held_out,
+                                            kept=mnist.train.num_examples)
+    with tf.device("/cpu:0"):
+        return (tf.reshape(tf.cast(images, tf.float32) / 255.0, [-1, 784]),
+                tf.one_hot(labels, 10))
+
+
+def build_model(args, inputs=None):
+    """The network, the Adam training step and the summaries of a training run; ``inputs``
+    as for build_network."""
     with precision.train_backward(args.dtype):  # Conv2D's gradient in float32 where it must
-        model = build_network(precision.DTYPES[args.dtype])
+        model = build_network(precision.DTYPES[args.dtype], inputs)
     global_step = tf.train.get_or_create_global_step()  # int64: has GPU kernels, int32 has none
     learning_rate = args.learning_rate
     optimizer = precision.loss_scaled(tf.train.AdamOptimizer(learning_rate), args)
@@ -206,7 +236,9 @@ def main(argv=None):
 
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
-    model = build_model(args)
+    # --input feed: x and y_ are placeholders, fed every step; queue, dataset and constant
+    # make the batch in the graph (input_batch), and x and y_ pass it on
+    model = build_model(args, None if args.input == "feed" else input_batch(args, mnist))
     saver = tf.train.Saver(max_to_keep=3)
     fix = "lower --learning_rate (now %g)" % args.learning_rate
 
@@ -223,24 +255,28 @@ def main(argv=None):
             checkpoints.save_with_history(saver, sess, args.checkpoint_dir, step, history,
                                           model["weights_finite"], fix)
 
-        for i in range(start_step, args.steps):
-            batch = mnist.train.next_batch(args.batch_size)
-            if i % args.log_every == 0:
-                train_accuracy, loss, summary = sess.run(
-                    [model["accuracy"], model["loss"], model["summaries"]],
-                    feed_dict={model["x"]: batch[0], model["y_"]: batch[1],
-                               model["keep_prob"]: 1.0})
-                writer.add_summary(summary, i)
-                history.append({"step": i, "train_accuracy": float(train_accuracy),
-                                "loss": float(loss)})
-                print("step %d, training accuracy %g | loss %.4f, %s"
-                      % (i, train_accuracy, loss, progress.summary(i)), flush=True)
-            _, loss = sess.run([model["train_step"], model["loss"]],
-                               feed_dict={model["x"]: batch[0], model["y_"]: batch[1],
-                                          model["keep_prob"]: args.keep_prob})
-            checkpoints.check_finite(loss, i, fix)
-            if (i + 1) % args.save_every == 0:
-                save(i + 1)
+        with pipeline.running(sess):  # --input queue: its queue runners, stopped at the end
+            for i in range(start_step, args.steps):
+                if args.input == "feed":  # the book's: the next batch, fed to x and y_
+                    batch = mnist.train.next_batch(args.batch_size)
+                    data = {model["x"]: batch[0], model["y_"]: batch[1]}
+                else:  # queue, dataset, constant: x and y_ take their batch in the graph
+                    data = {}
+                if i % args.log_every == 0:
+                    train_accuracy, loss, summary = sess.run(
+                        [model["accuracy"], model["loss"], model["summaries"]],
+                        feed_dict={**data, model["keep_prob"]: 1.0})
+                    writer.add_summary(summary, i)
+                    history.append({"step": i, "train_accuracy": float(train_accuracy),
+                                    "loss": float(loss),
+                                    "seconds": round(progress.elapsed(), 3)})
+                    print("step %d, training accuracy %g | loss %.4f, %s"
+                          % (i, train_accuracy, loss, progress.summary(i)), flush=True)
+                _, loss = sess.run([model["train_step"], model["loss"]],
+                                   feed_dict={**data, model["keep_prob"]: args.keep_prob})
+                checkpoints.check_finite(loss, i, fix)
+                if (i + 1) % args.save_every == 0:
+                    save(i + 1)
         writer.close()
         train_seconds = progress.elapsed()
         steps_done = max(0, args.steps - start_step)
@@ -285,6 +321,7 @@ def result_record(args, mnist, steps_done, train_seconds, validation_accuracy, t
         "learning_rate": args.learning_rate,
         "seed": args.seed,
         "dtype": args.dtype,
+        "input": args.input,
         "float32_ops": precision.slow_backward_ops(args.dtype, device != "CPU"),
         "loss_scale": args.loss_scale if args.dtype == "float16" else None,
         "test_accuracy": test_accuracy,

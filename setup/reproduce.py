@@ -43,7 +43,7 @@ sys.path.insert(1, os.path.join(REPO_ROOT, 'setup', 'grading'))
 from tfcourse import cli, default_data_dir  # noqa: E402  (after the path set-up)
 from tfcourse.machine import cpu_info, cpu_peak_gflops  # noqa: E402
 from scripts_table import (DATA_CHECKS, MEASURED, NOT_RUN, QUICK, SCRIPTS,  # noqa: E402
-                           SIDE_BY_SIDE, SOURCES, TOLERANCES, by_name, lookup)
+                           SIDE_BY_SIDE, SOURCES, TOLERANCES, WAITING, by_name, lookup)
 
 REPORT_GPU = 'RTX 2070'  # the report's figures were measured on a GeForce RTX 2070
 README_FILES = ['README.md', 'README.zh-CN.md']
@@ -102,6 +102,10 @@ def grade(script, figure, record, context):
     value = lookup(record, figure.key)
     failed = (record.get('measure_errors') or {}).get(figure.key) if isinstance(
         figure.key, str) else None
+    if value is None and isinstance(figure.key, str) and '.' in figure.key:
+        part = lookup(record, figure.key.rsplit('.', 1)[0])  # a part the run left out, and why
+        if isinstance(part, dict) and part.get('left_out'):
+            return 'not comparable', part['left_out']
     if value is None:
         return 'missing', failed or 'the result has no %s' % (
             figure.key if isinstance(figure.key, str) else figure.label)
@@ -112,9 +116,15 @@ def grade(script, figure, record, context):
         lo, hi, what = (tuple(tol) + ('backward/forward',))[:3]
         ok = lo <= value <= hi
         return ('match' if ok else 'below'), '%s in [%g, %g]' % (what, lo, hi)
-    if kind == 'at_most':
+    if kind == 'speedup' and not record.get('bfloat16_units'):
+        return 'not comparable', ('%s has neither AVX512_BF16 nor AMX: bfloat16 is emulated; '
+                                  'the target waits for a CPU with bfloat16 units'
+                                  % (record.get('cpu') or 'this CPU'))
+    if kind in ('overhead', 'speedup') and context.get('tier') == 'quick':
+        return 'not comparable', 'fewer steps and batches (quick tier)'
+    if kind in ('at_most', 'overhead'):
         return ('match' if value <= tol else 'below'), 'at most %s' % _fmt(tol, figure.unit)
-    if kind == 'at_least':
+    if kind in ('at_least', 'speedup'):
         return ('match' if value >= tol else 'below'), 'at least %s' % _fmt(tol, figure.unit)
     if kind == 'gflops':
         return _grade_gflops(script, value, record, context, tol)
@@ -202,7 +212,7 @@ def _fmt(value, unit):
         return '%.2f %%' % (100 * value)
     if unit == 's':
         return '%.3f s' % value
-    if unit in ('wps', 'GFLOP/s'):
+    if unit in ('wps', 'GFLOP/s', 'images/s'):
         return '%.0f %s' % (value, unit)
     if unit == 'x':
         return '%.2f' % value
@@ -288,7 +298,8 @@ def readme_table():
             online = [d for d in script.data['report']
                       if getattr(modules.get(d), 'ONLINE_ONLY', False)]
             unrecorded[script.name] = NOT_RUN.get(script.name) or (
-                'needs the internet (%s)' % ', '.join(online) if online else 'not recorded yet')
+                'needs the internet (%s)' % ', '.join(online) if online
+                else WAITING.get(script.name, 'not recorded yet'))
     table = rows(records, {'tier': 'report', 'machine': {}}, skipped=unrecorded)
     lines = [markdown_table(table), '', side_by_side(records), '']
     machines = []

@@ -9,6 +9,9 @@
 * ``run_script(path, *args)`` -> runs a project script as a user would
   (``python path args...`` from the repository root) and returns the
   CompletedProcess; ``check=False`` for runs that are expected to fail.
+* ``mnist5k_records`` -> a copy of the 5000-digit MNIST subset's folder with its TFRecords
+  (``setup/make_tfrecords.py``, in two shards a split), once a session, for ``--input
+  queue|dataset``.
 * ``read_events(directory)`` -> what the TensorBoard event files in ``directory``
   hold (``Events``: tags, steps and scalar values by tag, the graph's node names),
   read with ``tf.train.summary_iterator``.
@@ -92,6 +95,19 @@ def load_script():
         return module
 
     return _load
+
+
+@pytest.fixture(scope="session")
+def mnist5k_records(fetch, tmp_path_factory):
+    import shutil
+
+    import make_tfrecords
+
+    folder = tmp_path_factory.mktemp("records") / "mnist5k"
+    shutil.copytree(fetch("mnist5k"), str(folder),
+                    ignore=shutil.ignore_patterns("tfrecords", ".*"))
+    make_tfrecords.main(["mnist5k", "--source_dir", str(folder), "--shards", "2"])
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -131,6 +131,48 @@ def test_hwdb_fetch_and_train_on_gnt(hwdb_server, monkeypatch, run_script, tmp_p
     assert result["dataset"] == "hwdb" and "CASIA HWDB1.1" in result["data"]
 
 
+def test_hwdb_streams_from_gnt_and_from_tfrecords(char_data, fetch, load_script, tmp_path):
+    """The HWDB reader never holds the set: it streams the .gnt files, or the TFRecords
+    make_tfrecords.py wrote from them (the same samples in the same order, the ink boxes
+    already scaled), holds the first samples back and draws batches from a buffer."""
+    import make_tfrecords
+    from tfcourse import tfrecords
+
+    fonts = fetch("cjk_fonts")
+    chars = cjk.level1()[:6]
+    data = tmp_path / "hwdb"
+    _write_hwdb_like(char_data, str(data / "train"), chars, 3, fonts, seed=1)
+    _write_hwdb_like(char_data, str(data / "test"), chars, 1, fonts, seed=2)
+    gnt = char_data.hwdb_split(str(data), "train", chars[:4], 16, "fix")
+    assert len(gnt) == 12 and gnt.source.startswith(".gnt files")
+    make_tfrecords.main(["hwdb", "--source_dir", str(data), "--image_size", "16",
+                         "--shards", "2"])
+    manifest = tfrecords.load_manifest(tfrecords.folder(str(data)), "hwdb")
+    assert manifest["splits"]["train"]["class_counts"] == [3] * 6 + [0] * 3749
+    assert manifest["splits"]["train"]["count"] == 18 and len(manifest["classes"]) == 3755
+    records = char_data.hwdb_split(str(data), "train", chars[:4], 16, "fix")
+    assert len(records) == 12 and records.source.startswith("TFRecords")
+    pairs = list(zip(gnt.samples(), records.samples()))
+    assert len(pairs) == 12
+    for (image, label), (image2, label2) in pairs:
+        assert label == label2 and np.array_equal(image, image2) and image.shape == (16, 16)
+    (x_val, y_val), rest = records.hold_out(5)
+    assert list(y_val) == [0, 1, 2, 3, 0] and x_val.shape == (5, 16, 16) and len(rest) == 7
+    batches = rest.batches(4, np.random.RandomState(0))
+    labels = np.concatenate([next(batches)[1] for _ in range(7)])   # 4 passes of 7
+    assert sorted(labels) == sorted([1, 2, 3, 0, 1, 2, 3] * 4)
+    with pytest.raises(UserError, match="hold 16x16 images; pass --image_size 16"):
+        char_data.hwdb_split(str(data), "train", chars, 32, "fix")
+    train = load_script(TRAIN, "char_train_records")
+    train.main(["--dataset", "hwdb", "--data_dir", str(data), "--num_classes", "4",
+                "--image_size", "16", "--steps", "3", "--batch_size", "4", "--validation", "4",
+                "--log_every", "3", "--eval_every", "3", "--checkpoint_dir", str(tmp_path / "c"),
+                "--json", str(tmp_path / "r.json"), "--plot", ""])
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert "streamed from its TFRecords" in result["data"]
+    assert result["sizes"] == {"train": 8, "validation": 4, "test": 4}
+
+
 def test_hwdb_unreachable_names_the_offline_way(monkeypatch, tmp_path):
     monkeypatch.setattr(hwdb, "BASE_URL", "http://127.0.0.1:9/")
     with pytest.raises(UserError, match="apps/chinese_characters/generate.py"):

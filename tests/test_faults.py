@@ -306,6 +306,9 @@ OUTPUTS = [
     ("apps/chinese_characters/train.py", [], ["--json", "--plot", "--checkpoint_dir",
                                               "--export_dir"]),
     ("apps/chinese_characters/predict.py", [PNG], ["--json", "--output"]),
+    ("setup/input_overhead.py", ["mnist_cnn/lenet5.py", "--data_dir", "/tmp/mnist5k"],
+     ["--json", "--plot"]),
+    ("setup/bfloat16_speedup.py", [], ["--json"]),
 ]
 
 # Runs each (script, flag) up to the end of its argument checks in one process.

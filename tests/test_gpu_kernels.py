@@ -223,3 +223,69 @@ def test_gpu_check_runner_names_ops_without_a_gpu_kernel(tmp_path):
     proc, first = check_script(str(script), report=tmp_path / 'good.jsonl')
     assert proc.returncode == 0 and first['missing'] == [] and first['nodes'] >= 3
     assert not os.path.exists(str(script) + '.ran')  # the first Session.run ended the process
+
+
+# ---------------------------------------------------------------- input pipelines
+def _pipeline(mode, pinned):
+    """The train scripts' --input queue or dataset batch, built on /cpu:0 as they build it
+    (``pinned``) or, as a script must not, with no device; and an op of the model on it."""
+    from tfcourse import pipeline, tfrecords
+    from tfcourse.compat import tf
+
+    manifest = {'image_shape': [4, 4, 1], 'label_shape': [], 'dataset': 'mnist5k', 'fix': '',
+                'splits': {'train': {'count': 8, 'files': [{'path': '/nowhere/a.tfrecord'}]}}}
+    with tf.Graph().as_default() as graph:
+        if pinned:
+            images, _ = pipeline.batch_tensors(mode, manifest, 2, 0,
+                                               augment=pipeline.augmentation((4, 4, 1), 1, True))
+        else:
+            make = {'queue': pipeline._queue_batch, 'dataset': pipeline._dataset_batch}[mode]
+            images, _ = make(['/nowhere/a.tfrecord'],
+                             lambda s: tfrecords.parse(s, (4, 4, 1)), 2, 8, 0, None)
+        tf.reduce_sum(tf.cast(images, tf.float32), name='model')
+    return graph
+
+
+@pytest.mark.parametrize('mode, host_ops', [
+    ('queue', {'RandomShuffleQueueV2', 'ReaderReadV2', 'ParseExampleV2', 'DecodeRaw'}),
+    # the parsing runs in the map function's body, the file reading in the interleave's
+    ('dataset', {'TFRecordDataset', 'ParseExampleV2', 'DecodeRaw', 'OneShotIterator'}),
+])
+def test_the_check_accepts_input_ops_only_on_the_cpu(mode, host_ops):
+    """Readers, queues, tf.data and the parsing in a dataset's functions have no GPU kernels:
+    built on /cpu:0 (as tfcourse/pipeline.py builds them) the check skips them, and the
+    bodies of the functions only they call; built anywhere else it names them."""
+    graph = _pipeline(mode, pinned=True)
+    assert gpu_check.ops_without_gpu_kernel(graph, skip_pinned_to_cpu=True) == []
+    graph_def = graph.as_graph_def()
+    assert [n.name for n in graph_def.node if 'CPU' not in n.device and n.op != 'Const'] == [
+        'Cast', 'model']  # only the model's ops are left for the GPU
+    if mode == 'dataset':
+        assert gpu_check.host_functions(graph_def) == {
+            f.signature.name for f in graph_def.library.function}
+    missing = gpu_check.ops_without_gpu_kernel(_pipeline(mode, pinned=False),
+                                               skip_pinned_to_cpu=True)
+    assert host_ops <= {m.type for m in missing}, gpu_check.describe(missing)
+
+
+@pytest.mark.parametrize('script, args', [
+    ('mnist_cnn/lenet5.py', ['--dataset', 'mnist5k', '--input', 'queue', '--augment', 'on']),
+    ('mnist_cnn/train.py', ['--input', 'dataset']),
+], ids=['lenet5-queue', 'mnist_cnn-dataset'])
+def test_input_pipelines_of_the_train_scripts_on_the_cpu(mnist5k_records, tmp_path, script,
+                                                        args):
+    """A train script's whole graph with --input queue or dataset, built for a GPU: the
+    input ops pinned to the CPU, every other op with a GPU kernel."""
+    report = tmp_path / 'gpu_check.jsonl'
+    proc, first = check_script(script, '--data_dir', mnist5k_records, '--steps', 1,
+                               '--checkpoint_dir', tmp_path / 'c', '--json', tmp_path / 'r.json',
+                               *args, report=report)
+    assert first is not None and proc.returncode == 0, proc.stderr[-2000:]
+    assert not first['missing'], first['describe']
+    pinned = set(first['pinned_to_cpu'])
+    if 'queue' in args:  # lenet5: images and labels are the pipeline's, on the CPU too
+        assert {'RandomShuffleQueueV2', 'QueueDequeueManyV2', 'ReaderReadV2',
+                'PlaceholderWithDefault'} <= pinned
+    else:  # mnist_cnn/train.py: x and y_ are its own placeholders with defaults
+        assert 'IteratorGetNext' in pinned and first['host_functions']
+    assert not (tmp_path / 'r.json').exists()

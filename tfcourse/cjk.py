@@ -9,6 +9,8 @@ Shared by ``apps/captcha`` and ``apps/chinese_characters`` (not the book's code)
 * :class:`Glyphs` -- a cache of ink masks (float32 in [0, 1], 1 = ink), each
   centred on its ink box, so a glyph's place in the em square (where upright
   and upside-down differ) tells nothing;
+* :func:`normalize_ink` / :func:`prepare` -- any character image's ink box scaled and
+  centred, as the character CNN sees it (rendered glyphs, HWDB bitmaps, user images);
 * :func:`distort` -- rotation, scale, shift, stroke-width and elastic distortion;
 * :func:`save_set` / :func:`load_set` -- ``.npz`` sets written atomically and
   read back with a clear error.
@@ -121,6 +123,13 @@ def normalize_ink(ink, size, fill=0.8, threshold=0.2):
     top, left = (size - nh) // 2, (size - nw) // 2
     out[top:top + nh, left:left + nw] = box
     return np.clip(out, 0.0, 1.0)
+
+
+def prepare(image, image_size):
+    """Any greyscale character image (dark ink on light paper, uint8) -> the character CNN's
+    uint8 input: its ink box scaled and centred in an ``image_size`` square (normalize_ink)."""
+    ink = 1.0 - np.asarray(image, np.float32) / 255.0
+    return to_paper(normalize_ink(ink, image_size))
 
 
 def distort(tile, rng, rotate=10.0, scale=(0.85, 1.05), shift_px=2.0, stroke=1,

@@ -38,14 +38,35 @@ def _tf_error_types(*names):
     return tuple(getattr(errors, name) for name in names)
 
 
+#: what rewrites the input files of the graph's pipeline (--input queue|dataset), and the
+#: error that stopped its queue runners: cli.run names them when the pipeline fails
+_INPUT = {"fix": None, "failure": None}
+
+
+def input_fix(command):
+    """Remember the command that writes the input pipeline's files again (make_tfrecords)."""
+    _INPUT["fix"] = command
+
+
+def input_failure(message):
+    """Remember why the input pipeline's threads stopped (the main thread then sees its
+    queue closed); returns it as a :class:`UserError` that names the fix."""
+    error = UserError("%s; write the TFRecords again: %s"
+                      % (message, _INPUT["fix"] or "python setup/make_tfrecords.py DATASET"))
+    _INPUT["failure"] = error
+    return error
+
+
 def run(main, argv=None):
     """Call ``main(argv)`` and exit; known failures become a one-line message.
 
     Exit status: whatever ``main`` returns (0 for None), 2 for a
-    :class:`UserError`, out-of-memory or a weight histogram of NaN (the weights
-    diverged before the loss did, as oneDNN's kernels on AVX-512 CPUs allow),
-    130 on Ctrl-C.  Programming errors keep their traceback (those are bugs to
-    report, not input to fix).
+    :class:`UserError`, out-of-memory, a weight histogram of NaN (the weights
+    diverged before the loss did, as oneDNN's kernels on AVX-512 CPUs allow) or
+    a damaged input file of a graph's pipeline (``--input queue|dataset``: a
+    corrupt TFRecord, the queue closed by the error in its thread), 130 on
+    Ctrl-C.  Programming errors keep their traceback (those are bugs to report,
+    not input to fix).
     """
     prog = os.path.basename(sys.argv[0] or "script")
     try:
@@ -60,6 +81,13 @@ def run(main, argv=None):
         first = tf_error_line(exc)
         print("%s: error: out of memory (%s); try a smaller --batch_size" % (prog, first),
               file=sys.stderr)
+        sys.exit(2)
+    except _tf_error_types("OutOfRangeError", "DataLossError") as exc:  # the input pipeline
+        if _INPUT["failure"] is None and _INPUT["fix"] is None:
+            raise
+        error = _INPUT["failure"] or input_failure("the input pipeline failed: %s"
+                                                   % tf_error_line(exc))
+        print("%s: error: %s" % (prog, error), file=sys.stderr)
         sys.exit(2)
     except _tf_error_types("InvalidArgumentError") as exc:   # NaN weight histogram
         first = tf_error_line(exc)

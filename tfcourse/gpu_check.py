@@ -31,6 +31,11 @@ import sys
 
 from tfcourse.compat import tf
 
+# An input pipeline (--input queue|dataset|constant of the train scripts: readers, queues,
+# tf.data, parsing) runs on the host by design and is built under tf.device('/cpu:0'): ops
+# pinned to a CPU, and the functions only they call, are not checked (skip_pinned_to_cpu).
+# Unpinned, they would be reported like any other op without a GPU kernel.
+#
 # Ops TensorFlow runs on the host on purpose: checkpoint I/O, summaries,
 # string handling and other bookkeeping that is never on a timed path.  They
 # have no GPU kernel by design; placing them on the CPU costs nothing.
@@ -101,15 +106,43 @@ def _pinned_to_cpu(node):
     return 'CPU' in node.device.upper()
 
 
+def _called(nodes, library):
+    """Names of the library functions ``nodes`` call through their attributes (the map and
+    filter functions of a tf.data pipeline, for one), and those these call, and so on."""
+    found, stack = set(), list(nodes)
+    while stack:
+        node = stack.pop()
+        for attr in node.attr.values():
+            names = [attr.func.name] if attr.HasField('func') else (
+                [f.name for f in attr.list.func] if attr.HasField('list') else [])
+            for name in names:
+                if name in library and name not in found:
+                    found.add(name)
+                    stack.extend(library[name].node_def)
+    return found
+
+
+def host_functions(graph_def):
+    """The functions of ``graph_def``'s library that only ops pinned to a CPU call (the
+    parsing and augmentation of a tf.data input pipeline built on /cpu:0): they run on the
+    host with their caller, however their own ops are placed."""
+    library = {f.signature.name: f for f in graph_def.library.function}
+    pinned = [n for n in graph_def.node if _pinned_to_cpu(n)]
+    placed = [n for n in graph_def.node if not _pinned_to_cpu(n)]
+    return _called(pinned, library) - _called(placed, library)
+
+
 def ops_without_gpu_kernel(graph, allow=HOST_OPS, skip_pinned_to_cpu=False):
     """Every op of ``graph`` (a tf.Graph or GraphDef, function bodies included) that has
     no GPU kernel for its dtypes, except the op types in ``allow`` (and HOST_DTYPES);
-    with ``skip_pinned_to_cpu``, also except ops the graph places on a CPU itself.
-    A list of Missing."""
+    with ``skip_pinned_to_cpu``, also except ops the graph places on a CPU itself and the
+    bodies of the functions only those call (:func:`host_functions`).  A list of Missing."""
     graph_def = graph.as_graph_def() if hasattr(graph, 'as_graph_def') else graph
     nodes = list(graph_def.node)
+    on_host = host_functions(graph_def) if skip_pinned_to_cpu else set()
     for function in graph_def.library.function:
-        nodes.extend(function.node_def)
+        if function.signature.name not in on_host:
+            nodes.extend(function.node_def)
     missing = []
     for node in nodes:
         if _host_on_purpose(node, allow) or (skip_pinned_to_cpu and _pinned_to_cpu(node)):
@@ -140,6 +173,7 @@ def check_report(graph, script=None):
     missing = ops_without_gpu_kernel(graph_def, skip_pinned_to_cpu=True)
     pinned = collections.Counter(n.op for n in graph_def.node if _pinned_to_cpu(n))
     return {'script': script, 'nodes': len(graph_def.node), 'pinned_to_cpu': dict(pinned),
+            'host_functions': sorted(host_functions(graph_def)),
             'missing': [m._asdict() for m in missing], 'describe': describe(missing)}
 
 

@@ -23,7 +23,10 @@ def all_finite_op():
 def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment=None):
     """The feed-dict training loop of the apps, shared by the captcha and the characters.
 
-    Shuffled batches (reshuffled each epoch, seeded by ``--seed``); ``model`` has
+    Shuffled batches (reshuffled each epoch, seeded by ``--seed``) of the arrays
+    ``x_train``, ``y_train``, or, with ``y_train`` None, of the stream ``x_train`` (an
+    object with ``len()`` and ``batches(batch_size, rng)``, such as the HWDB reader of
+    apps/chinese_characters, which never holds the whole set); ``model`` has
     images, labels, keep_prob, is_training, train_op, loss, summary and global_step.
     Every ``--log_every`` steps the mean loss and, every ``--eval_every`` steps,
     ``validate(sess)`` -> [(history key, summary tag, value), ...] go into the
@@ -41,13 +44,11 @@ def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment
     history = history or []
     writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
     progress = cli.Progress(args.steps, unit="steps", initial=start)
-    order, cursor, window = rng.permutation(len(x_train)), 0, []
+    batches = (x_train.batches(args.batch_size, rng) if y_train is None
+               else shuffled_batches(x_train, y_train, args.batch_size, rng))
+    window = []
     for step in range(start + 1, args.steps + 1):
-        if cursor + args.batch_size > len(order):
-            order, cursor = rng.permutation(len(x_train)), 0
-        idx = order[cursor:cursor + args.batch_size]
-        cursor += args.batch_size
-        images, labels = x_train[idx], y_train[idx]
+        images, labels = next(batches)
         if augment is not None:
             images, labels = augment(images, labels, augment_rng)
         feed = {model["images"]: images, model["labels"]: labels,
@@ -79,4 +80,16 @@ def fit(sess, saver, model, x_train, y_train, args, validate, finite_op, augment
     return history, max(0, args.steps - start), progress.elapsed()
 
 
-__all__ = ["all_finite_op", "fit"]
+def shuffled_batches(x, y, batch_size, rng):
+    """Batches of the arrays ``x``, ``y`` for ever, in an order ``rng`` draws anew at every
+    epoch (the last batch of an epoch that would be short is left out)."""
+    order, cursor = rng.permutation(len(x)), 0
+    while True:
+        if cursor + batch_size > len(order):
+            order, cursor = rng.permutation(len(x)), 0
+        idx = order[cursor:cursor + batch_size]
+        cursor += batch_size
+        yield x[idx], y[idx]
+
+
+__all__ = ["all_finite_op", "fit", "shuffled_batches"]

@@ -10,15 +10,20 @@ not the book's and is the same in all five lives here, as functions they call:
 * the flags (:func:`parser`, :func:`parse_args`): ``--dataset``
   mnist|mnist5k|fashion_mnist|cifar10|flowers17 through
   :mod:`tfcourse.image_data`, ``--steps``/``--epochs``, ``--width``,
-  ``--checkpoint_dir``/``--restore``, ``--json``/``--plot``, ``--weights`` ...;
-  :func:`load_data` loads the set and turns ``--epochs`` into steps;
+  ``--input`` feed|queue|dataset|constant, ``--checkpoint_dir``/``--restore``,
+  ``--json``/``--plot``, ``--weights`` ...; :func:`load_data` loads the set and turns
+  ``--epochs`` into steps;
+* :func:`input_tensors`: with ``--input queue|dataset|constant``, the batch made in the
+  graph (:mod:`tfcourse.pipeline`: queue runners or tf.data over the set's TFRecords, or
+  one constant batch) in place of the placeholders the book feeds;
 * the graph's helpers: :func:`to_unit` (uint8 images to [0, 1]),
   :func:`compute_dtype` (``--dtype`` float16/bfloat16 with float32 master weights),
   :func:`step_schedule` (tenfold learning-rate drops), :func:`optimizer` (float16 loss
   scaling), :func:`add_summaries` (TensorBoard scalars, weight histograms, input images),
   :func:`evaluate` (a whole set in batches);
 * :class:`Run`: restore or initialise (checkpoint and curves, through
-  :func:`tfcourse.checkpoints.restore_with_history`), the batches, when to log, test and
+  :func:`tfcourse.checkpoints.restore_with_history`), the batches (or, with --input queue,
+  the queue runners, started and stopped), when to log, test and
   save, progress lines, TensorBoard events, the NaN stop, and at the end the last
   checkpoint, the weights export (.npz and a text summary, like the course's
   ``weights.txt`` of the PKU lecture), the JSON record and the accuracy/loss curves.
@@ -31,11 +36,13 @@ import sys
 
 import numpy as np
 
-from tfcourse import checkpoints, cli, default_data_dir, image_data, precision, serving
+from tfcourse import (checkpoints, cli, default_data_dir, image_data, pipeline, precision,
+                      serving)
 from tfcourse.compat import tf, gpu_names
 
 __all__ = ["parser", "add_flags", "parse_args", "lr_drops", "lr_drop_steps", "step_schedule",
-           "set_steps", "scaled", "add_summaries", "load_data", "as_input_data", "to_unit",
+           "set_steps", "scaled", "add_summaries", "load_data", "as_input_data",
+           "input_tensors", "to_unit",
            "compute_dtype", "optimizer", "evaluate", "Run", "export_weights", "plot_curves"]
 
 
@@ -91,6 +98,7 @@ def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning
                              "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     precision.add_dtype_flag(parser)
+    pipeline.add_input_flag(parser)
     parser.add_argument("--log_every", type=int, default=100,
                         help="print a line and write summaries every N steps")
     parser.add_argument("--eval_every", type=int, default=0,
@@ -241,6 +249,26 @@ def as_input_data(images, labels, n_input, n_classes):
     return x, y
 
 
+def input_tensors(args, data):
+    """``(images, labels)`` of ``--input`` queue, dataset or constant: a training batch made
+    in the graph, on the CPU (:mod:`tfcourse.pipeline`), in placeholders with defaults, so
+    that the evaluation still feeds them the test set.  queue and dataset read the TFRecords
+    of the training images (DATA_DIR/tfrecords: python setup/make_tfrecords.py DATASET),
+    shuffled, augmented as --augment says, in the graph; constant is the first batch
+    ``image_data.Batches`` gives, unaugmented, at every step."""
+    if args.input == "constant":
+        batch = image_data.Batches(data, args.batch_size, seed=args.seed).next()
+        return pipeline.feedable(*pipeline.constant_tensors(*batch))
+    manifest = pipeline.records(data.data_dir, data.name, data.image_shape,
+                                len(data.train_images))
+    augment = None
+    if args.augment:
+        pad = data.image_shape[0] // 8 if args.crop_pad is None else args.crop_pad
+        augment = pipeline.augmentation(data.image_shape, pad, image_data.FLIP[data.name])
+    return pipeline.feedable(*pipeline.batch_tensors(args.input, manifest, args.batch_size,
+                                                     args.seed, augment))
+
+
 def to_unit(images, dtype_name):
     """uint8 images scaled to [0, 1], in the compute dtype (--dtype)."""
     return tf.cast(tf.cast(images, tf.float32) / 255.0, precision.DTYPES[dtype_name])
@@ -309,9 +337,14 @@ class Run:
         self.progress = cli.Progress(total=args.steps, unit="steps", initial=self.start)
 
     def steps(self):
-        """``(step, (images, labels))`` for every step still to run, counted from 1."""
-        for step in range(self.start + 1, self.args.steps + 1):
-            yield step, self.batches.next()
+        """``(step, (images, labels))`` for every step still to run, counted from 1.  With
+        --input queue, dataset or constant the graph makes the batch and (None, None) is
+        yielded; the queue runners of --input queue run while the loop does, and stop when
+        it ends, fails or is interrupted (``pipeline.running``)."""
+        with pipeline.running(self.sess):
+            for step in range(self.start + 1, self.args.steps + 1):
+                yield step, (self.batches.next() if self.args.input == "feed"
+                             else (None, None))
 
     def logging(self, step):
         """Whether to fetch the summaries and log this step (every --log_every, first, last)."""
@@ -319,11 +352,12 @@ class Run:
                 or step == self.args.steps)
 
     def log(self, step, summary, **values):
-        """Write the step's summaries, its values (loss, accuracy, learning rate) to the
-        history and a progress line."""
+        """Write the step's summaries, its values (loss, accuracy, learning rate) and the
+        seconds since this run started to the history, and a progress line."""
         self.writer.add_summary(summary, step)
         values = {k: float(v) for k, v in values.items()}
-        self.history["train"].append(dict(step=step, **values))
+        self.history["train"].append(dict(step=step, seconds=round(self.progress.elapsed(), 3),
+                                          **values))
         self.progress.update(step, **{"lr" if k == "learning_rate" else k: v
                                       for k, v in values.items()})
 
@@ -410,7 +444,7 @@ class Run:
             "train_seconds_this_run": round(train_seconds, 1),
             "steps_per_second": round(steps_done / train_seconds, 2) if steps_done else None,
             "device": (gpu_names() or ["CPU"])[0], "tf_version": tf.__version__,
-            "dtype": args.dtype,
+            "dtype": args.dtype, "input": args.input,
             "float32_ops": precision.slow_backward_ops(args.dtype, bool(gpu_names())),
             "loss_scale": args.loss_scale if args.dtype == "float16" else None,
             "command": " ".join(["python"] + sys.argv),

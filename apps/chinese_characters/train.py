@@ -14,12 +14,15 @@ fully connected layer (dropout optional) -> softmax over the classes; Adam,
 the learning rate falling tenfold after half and three quarters of the steps
 (--lr_drops).  Data: ``--dataset fonts`` (default) reads the train.npz /
 test.npz of generate.py (training fonts / the held-out Kai font);
-``--dataset hwdb`` reads CASIA's .gnt files from DATA_DIR/train and
-DATA_DIR/test (python setup/get_data.py hwdb), keeping the first
---num_classes level-1 characters.  The last --validation training images are
-held back for the curve; at the end the test set gives top-1 and top-k
-accuracy.  The class list is saved beside the checkpoints (classes.json) for
-predict.py.
+``--dataset hwdb`` streams CASIA's HWDB1.1 (python setup/get_data.py hwdb),
+keeping the first --num_classes level-1 characters: from its TFRecords in
+DATA_DIR/tfrecords when python setup/make_tfrecords.py hwdb wrote them,
+otherwise from the .gnt files in DATA_DIR/train and DATA_DIR/test, sample by
+sample, never the whole 2.4 GB at once (blog part 8's warning); the training
+batches are drawn from a shuffle buffer of 10000 samples.  The last
+--validation training images (hwdb: the first ones, one writer's) are held
+back for the curve; at the end the test set gives top-1 and top-k accuracy.
+The class list is saved beside the checkpoints (classes.json) for predict.py.
 """
 import argparse
 import json
@@ -87,17 +90,16 @@ def parse_args(argv):
 
 
 def load_data(args):
-    """(classes, source, train images, train labels, test images, test labels)."""
+    """(classes, source, train images, train labels, test images, test labels); for hwdb
+    the images are char_data.Streams, read as they are needed, and the labels None."""
     if args.dataset == "hwdb":
         chars = char_data.classes(args.num_classes)
-        x_train, y_train = char_data.load_gnt_dir(os.path.join(args.data_dir, "train"), chars,
-                                                  args.image_size, GET_HWDB)
-        x_test, y_test = char_data.load_gnt_dir(os.path.join(args.data_dir, "test"), chars,
-                                                args.image_size, GET_HWDB)
-        order = np.random.RandomState(args.seed).permutation(len(x_train))
-        source = {"data": "CASIA HWDB1.1 (.gnt) in %s" % args.data_dir,
+        train, test = (char_data.hwdb_split(args.data_dir, split, chars, args.image_size,
+                                            GET_HWDB) for split in ("train", "test"))
+        source = {"data": "CASIA HWDB1.1 in %s, streamed from its %s" % (
+                      args.data_dir, train.source.split(" in ")[0]),
                   "train": "HWDB1.1trn", "test": "HWDB1.1tst (other writers)"}
-        return chars, source, x_train[order], y_train[order], x_test, y_test
+        return chars, source, train, None, test, None
     train_meta, train = cjk.load_set(os.path.join(args.data_dir, "train.npz"), GENERATE)
     test_meta, test = cjk.load_set(os.path.join(args.data_dir, "test.npz"), GENERATE)
     if train_meta.get("classes") != test_meta.get("classes") or "images" not in train:
@@ -176,11 +178,13 @@ def build_model(image_size, num_classes, learning_rate, top_k, steps, lr_drops):
 
 # --------------------------------------------------------------- training
 def evaluate(sess, model, images, labels, batch_size=500):
-    """(top-1 accuracy, top-k accuracy) over a whole set, in batches."""
-    hits = np.concatenate([
-        sess.run(model["hits"], {model["images"]: images[i:i + batch_size],
-                                 model["labels"]: labels[i:i + batch_size]})
-        for i in range(0, len(images), batch_size)])
+    """(top-1 accuracy, top-k accuracy) over a whole set, in batches; ``images`` may be a
+    char_data.Stream (``labels`` None), read batch by batch."""
+    batches = (images.in_batches(batch_size) if labels is None else
+               ((images[i:i + batch_size], labels[i:i + batch_size])
+                for i in range(0, len(images), batch_size)))
+    hits = np.concatenate([sess.run(model["hits"], {model["images"]: x, model["labels"]: y})
+                           for x, y in batches])
     return float(hits[:, 0].mean()), float(hits[:, 1].mean())
 
 
@@ -215,9 +219,14 @@ def main(argv=None):
     if len(x_all) <= args.validation:
         raise cli.UserError("only %d training images: fewer than --validation %d; generate more "
                             "or lower --validation" % (len(x_all), args.validation))
-    image_size = int(x_all.shape[1])
-    x_val, y_val = x_all[-args.validation:], y_all[-args.validation:]
-    x_train, y_train = x_all[:-args.validation], y_all[:-args.validation]
+    if y_all is None:  # hwdb: a stream; the first --validation samples are held back
+        image_size = args.image_size
+        (x_val, y_val), x_train = x_all.hold_out(args.validation)
+        y_train = None
+    else:
+        image_size = int(x_all.shape[1])
+        x_val, y_val = x_all[-args.validation:], y_all[-args.validation:]
+        x_train, y_train = x_all[:-args.validation], y_all[:-args.validation]
     print("data: %d classes, %dx%d; %d train, %d validation, %d test images"
           % (len(chars), image_size, image_size, len(x_train), len(x_val), len(x_test)),
           flush=True)
