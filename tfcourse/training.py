@@ -130,8 +130,13 @@ def step_schedule(global_step, learning_rate, steps, fractions=None):
 
 
 def parse_args(parser, argv, name):
-    """Parse, check (one-line errors, exit 2) and fill in the defaults that depend on --dataset."""
+    """Parse, check (one-line errors, exit 2) and fill in the defaults that depend on --dataset.
+
+    ``name`` (the run folder under runs/ and the JSON's name) may be a function of the parsed
+    flags, e.g. ``lambda args: 'vgg%d' % args.depth``."""
     args = parser.parse_args(argv)
+    if callable(name):
+        name = name(args)
     for flag in ("batch_size", "learning_rate", "width", "log_every", "save_every",
                  "image_size"):
         cli.check_positive("--" + flag, getattr(args, flag))
