@@ -7,9 +7,15 @@ the Logits head, on a batch of random 299x299 images held in a tf.Variable.
 ``time_tensorflow_run`` times the forward pass (logits, batch norm in
 inference mode) and the forward-backward pass (the gradients of an l2 loss on
 logits and aux logits with respect to every trainable parameter, batch norm
-in training mode): 10 warm-up + --num_batches steps each.
+in training mode): 10 warm-up + --num_batches steps each.  --model
+inception_v1 times GoogLeNet as blog part 4 builds it (224x224 images, LRN,
+no batch norm, no auxiliary classifiers) and --model inception_resnet_v2
+Inception-ResNet-v2 as blog part 7's tflearn code has it after tf-slim's
+(299x299 images, no auxiliary classifier).
 
     python googlenet/benchmark.py               # batch 32, 100 batches, GPU if there is one
+    python googlenet/benchmark.py --model inception_v1
+    python googlenet/benchmark.py --model inception_resnet_v2
     python googlenet/benchmark.py --help        # every flag (tfcourse/benchmark.py)
 """
 import math
@@ -716,6 +722,7 @@ def inference(images, is_training, data_format='NHWC', model='inception_v3'):
 
 
 def add_model_flag(parser):
+    """--model: which network to time."""
     parser.add_argument('--model', choices=sorted(MODELS), default='inception_v3',
                         help='inception_v3 (default, the report\'s), inception_v1 (GoogLeNet, '
                              'blog part 4) or inception_resnet_v2 (blog part 7)')
