@@ -25,7 +25,9 @@ learning rate and the train / valid perplexity of every epoch and finally the
 test perplexity (batch 1, one step at a time, as the classic script).
 Checkpoints and TensorBoard summaries (loss, learning rate, perplexities,
 weight histograms, the graph) go to --checkpoint_dir after every epoch;
---restore continues from the latest one at the right epoch.  The per-epoch
+--restore continues from the latest one at the right epoch.  The test model
+(batch 1, one step, the LSTM state in and out) is exported for TF Serving to
+--export_dir (default CHECKPOINT_DIR/export; tfcourse/serving.py).  The per-epoch
 curve goes to --plot and the result to --json, by default all under
 runs/ptb_<model>/; to record the report's run:
 --json results/ptb_small.json --plot images/ptb_small_perplexity.png.
@@ -40,7 +42,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, announce_device, sequence_loss_by_example, session_config
-from tfcourse import checkpoints, cli, precision
+from tfcourse import checkpoints, cli, precision, serving
 from tfcourse.datasets import fetch_hint, source_label
 
 import reader  # lstm_ptb/reader.py, next to this script
@@ -189,6 +191,7 @@ def parse_args(argv=None):
     parser.add_argument("--plot", default=None, metavar="PATH",
                         help="perplexity curve (default runs/ptb_MODEL/ptb_MODEL_perplexity.png; "
                              "'' to skip)")
+    serving.add_export_flag(parser)
     cli.add_alias(parser, "--max_max_epoch", "--epochs")  # the flag's first name
     args = parser.parse_args(argv)
     for flag in ("epochs", "max_steps_per_epoch", "learning_rate"):
@@ -205,6 +208,7 @@ def parse_args(argv=None):
         raise cli.UserError("--restore needs a --checkpoint_dir to restore from")
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",),
                       skip_empty_folders=True)  # '' here: no checkpoints, no summaries
+    serving.check_export_dir(args)
     return args
 
 
@@ -256,7 +260,7 @@ class PTBModel(object):
         output = tf.reshape(outputs, [-1, size])
         softmax_w = tf.get_variable("softmax_w", [size, vocab_size], dtype=dtype)
         softmax_b = tf.get_variable("softmax_b", [vocab_size], dtype=dtype)
-        logits = tf.cast(tf.matmul(output, softmax_w) + softmax_b, tf.float32)
+        self._logits = logits = tf.cast(tf.matmul(output, softmax_w) + softmax_b, tf.float32)
         loss = sequence_loss_by_example(
             [logits],
             [tf.reshape(input_.targets, [-1])],
@@ -358,6 +362,10 @@ class PTBModel(object):
     @property
     def initial_state(self):
         return self._initial_state
+
+    @property
+    def logits(self):
+        return self._logits
 
     @property
     def cost(self):
@@ -557,13 +565,27 @@ def main(argv=None):
             writer.close()
         test_perplexity, _ = run_epoch(session, mtest, fix=fix)
         print("Test Perplexity: %.3f" % test_perplexity)
+        # the test model for TF Serving (and the grader): a word id and the LSTM state in,
+        # the next word's logits and the new state out, layer by layer (c0, h0, c1, h1 ...)
+        state_in, state_out = {}, {}
+        for i, ((c, h), (c_out, h_out)) in enumerate(zip(mtest.initial_state,
+                                                         mtest.final_state)):
+            state_in.update({"c%d" % i: c, "h%d" % i: h})
+            state_out.update({"c%d" % i: c_out, "h%d" % i: h_out})
+        export = serving.export_saved_model(
+            session, serving.export_dir(args),
+            inputs=dict(word_ids=mtest.input.input_data, **state_in),
+            outputs=dict(logits=mtest.logits, **state_out),
+            version=session.run(tf.train.get_global_step()))
 
     if args.checkpoint_dir and config.max_max_epoch > start_epoch:
         print("Model saved in %s" % args.checkpoint_dir)
+    if export:
+        cli.wrote(export)
     if args.json:
-        cli.write_json(args.json, result_record(args, config, data, vocabulary, corpus,
-                                                start_epoch, steps_per_epoch, history,
-                                                test_perplexity, run, device))
+        cli.write_json(args.json, dict(result_record(
+            args, config, data, vocabulary, corpus, start_epoch, steps_per_epoch, history,
+            test_perplexity, run, device), export=export and cli.shown(export)))
         cli.wrote(args.json)
     if args.plot and history:
         plot_history(history, test_perplexity, args.model, corpus, args.plot)

@@ -15,8 +15,9 @@ with rate and ETA and writes TensorBoard summaries (loss, accuracy, learning
 rate, weight histograms, a few input digits, the graph); at the end the test
 accuracy.  Checkpoints and summaries go to --checkpoint_dir (every
 --save_every steps and at the end; tensorboard --logdir runs/mnist_cnn), the
-training curve to --plot and the result to --json, by default all under
-runs/mnist_cnn/.  To record the report's run:
+training curve to --plot, the result to --json and the trained model, as a
+TF Serving SavedModel (tfcourse/serving.py), to --export_dir, by default all
+under runs/mnist_cnn/.  To record the report's run:
 --json results/mnist_cnn.json --plot images/mnist_cnn_training.png.
 A loss that goes NaN/inf stops the run (exit 2) before the weights are saved.
 """
@@ -24,7 +25,7 @@ import argparse
 import os
 
 from tfcourse.compat import tf, announce_device, session_config
-from tfcourse import checkpoints, cli, input_data, precision
+from tfcourse import checkpoints, cli, input_data, precision, serving
 
 NAME = "mnist_cnn"
 REPORT_TEST_ACCURACY = 0.9927  # report §2.2.3: "准确率达到了 99.27%"
@@ -46,12 +47,14 @@ def parse_args(argv=None):
     cli.add_checkpoint_flags(parser, NAME)
     checkpoints.add_restore_from_flag(parser)
     cli.add_output_flags(parser, NAME)
+    serving.add_export_flag(parser)
     args = parser.parse_args(argv)
     for name in ("steps", "batch_size", "learning_rate", "log_every", "save_every"):
         cli.check_positive("--" + name, getattr(args, name))
     if not 0.0 < args.keep_prob <= 1.0:
         raise cli.UserError("--keep_prob must be in (0, 1], got %g" % args.keep_prob)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
+    serving.check_export_dir(args)
     return args
 
 
@@ -83,7 +86,8 @@ def build_network(dtype=tf.float32):
     """
     x = tf.placeholder(tf.float32, [None, 784], name="x")
     y_ = tf.placeholder(tf.float32, [None, 10], name="y_")
-    keep_prob = tf.placeholder(tf.float32, name="keep_prob")
+    # 1.0 unless fed: evaluation and the exported model run without dropout
+    keep_prob = tf.placeholder_with_default(1.0, [], name="keep_prob")
     x_image = tf.reshape(x, [-1, 28, 28, 1])
     x_compute = tf.cast(x_image, dtype) if dtype != tf.float32 else x_image
 
@@ -126,7 +130,8 @@ def build_network(dtype=tf.float32):
     for weights in tf.trainable_variables():
         if weights.op.name.endswith("weights"):
             tf.summary.histogram("weights/" + weights.op.name, weights)
-    return dict(x=x, y_=y_, keep_prob=keep_prob, y_conv=y_conv, loss=cross_entropy,
+    return dict(x=x, y_=y_, keep_prob=keep_prob, y_conv=y_conv, logits=logits,
+                classes=tf.argmax(logits, 1, name="classes"), loss=cross_entropy,
                 accuracy=accuracy)
 
 
@@ -244,13 +249,21 @@ def main(argv=None):
 
         validation_accuracy = evaluate(sess, model, mnist.validation)
         test_accuracy = evaluate(sess, model, mnist.test)
+        # the trained model for TF Serving (and for the grader): images in, logits out
+        export = serving.export_saved_model(
+            sess, serving.export_dir(args), inputs={"images": model["x"]},
+            outputs={"logits": model["logits"], "classes": model["classes"],
+                     "probabilities": model["y_conv"]},
+            version=sess.run(model["global_step"]))
 
     print("validation accuracy %g" % validation_accuracy)
     print("test accuracy %g" % test_accuracy)
+    if export:
+        cli.wrote(export)
     if args.json:
-        cli.write_json(args.json, result_record(args, mnist, steps_done, train_seconds,
-                                                validation_accuracy, test_accuracy, device,
-                                                history))
+        cli.write_json(args.json, dict(result_record(
+            args, mnist, steps_done, train_seconds, validation_accuracy, test_accuracy,
+            device, history), export=export and cli.shown(export)))
         cli.wrote(args.json)
     if args.plot and history:
         plot_history(history, test_accuracy, args.plot)

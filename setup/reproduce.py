@@ -34,9 +34,16 @@ import subprocess
 import sys
 import time
 
-from tfcourse import REPO_ROOT, cli, default_data_dir
-from tfcourse.machine import cpu_info, cpu_peak_gflops
-from scripts_table import DATA_CHECKS, SCRIPTS, SOURCES, TOLERANCES, by_name, lookup
+# The checkout this file is in: its scripts run, with its own tfcourse first on the import
+# path (not the tfcourse installed from another checkout, whose REPO_ROOT is elsewhere)
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+sys.path.insert(1, os.path.join(REPO_ROOT, 'setup', 'grading'))
+
+from tfcourse import cli, default_data_dir  # noqa: E402  (after the path set-up)
+from tfcourse.machine import cpu_info, cpu_peak_gflops  # noqa: E402
+from scripts_table import (DATA_CHECKS, MEASURED, QUICK, SCRIPTS, SOURCES,  # noqa: E402
+                           TOLERANCES, by_name, lookup)
 
 REPORT_GPU = 'RTX 2070'  # the report's figures were measured on a GeForce RTX 2070
 README_FILES = ['README.md', 'README.zh-CN.md']
@@ -87,24 +94,27 @@ def grade(script, figure, record, context):
     """
     if record is None:
         return 'missing', 'the script wrote no result'
+    fewest = TOLERANCES['ratio_min_batches'][0]
+    if figure.kind == 'ratio' and (record.get('num_batches') or fewest) < fewest:
+        return 'recorded', ('%d timed batches: too few to grade the ratio (at least %d)'
+                            % (record['num_batches'], fewest))
     value = lookup(record, figure.key)
+    failed = (record.get('measure_errors') or {}).get(figure.key) if isinstance(
+        figure.key, str) else None
     if value is None:
-        return 'missing', 'the result has no %s' % (figure.key if isinstance(figure.key, str)
-                                                     else figure.label)
+        return 'missing', failed or 'the result has no %s' % (
+            figure.key if isinstance(figure.key, str) else figure.label)
     kind, tol = figure.kind, figure.tolerance
     if kind == 'info':
         return 'recorded', 'no report figure' if figure.report is None else ''
     if kind == 'ratio':
-        lo, hi = tol
-        timed = record.get('num_batches')
-        fewest = TOLERANCES['ratio_min_batches'][0]
-        if timed is not None and timed < fewest:
-            return 'recorded', ('%d timed batches: too few to grade the ratio (at least %d)'
-                                % (timed, fewest))
+        lo, hi, what = (tuple(tol) + ('backward/forward',))[:3]
         ok = lo <= value <= hi
-        return ('match' if ok else 'below'), 'backward/forward in [%g, %g]' % (lo, hi)
+        return ('match' if ok else 'below'), '%s in [%g, %g]' % (what, lo, hi)
     if kind == 'at_most':
         return ('match' if value <= tol else 'below'), 'at most %s' % _fmt(tol, figure.unit)
+    if kind == 'at_least':
+        return ('match' if value >= tol else 'below'), 'at least %s' % _fmt(tol, figure.unit)
     if kind == 'gflops':
         return _grade_gflops(script, value, record, context, tol)
     # figures compared with the report's: first, is the run comparable at all?
@@ -122,6 +132,14 @@ def grade(script, figure, record, context):
             return 'not comparable', 'fewer batches (quick tier)'
         ok = abs(value - figure.report) <= tol * figure.report
         return ('match' if ok else 'below'), 'within %d %% on the same GPU model' % (100 * tol)
+    quick = QUICK.get((script.name, figure.key)) if isinstance(figure.key, str) else None
+    if context.get('tier') == 'quick' and quick:  # the quick tier's own bound, its own data
+        bound = TOLERANCES[quick][0]
+        if kind == 'perplexity':
+            return ('match' if value <= bound else 'below'), (
+                'quick tier: at most %s (%s)' % (_fmt(bound, figure.unit), quick))
+        return ('match' if value >= bound else 'below'), (
+            'quick tier: at least %s (%s)' % (_fmt(bound, figure.unit), quick))
     data = DATA_CHECKS.get(script.name, lambda r: None)(record)
     if data:
         return 'not comparable', data
@@ -362,7 +380,9 @@ def run_one(script, cmd, run_dir, prefix, data_dir):
     # captcha generator's fonts) are found under --data_dir, as the named ones are
     env = dict(os.environ, PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
                TFCOURSE_RUNS_DIR=os.path.join(run_dir, 'runs'),
-               TFCOURSE_DATA_DIR=os.path.abspath(data_dir))
+               TFCOURSE_DATA_DIR=os.path.abspath(data_dir),
+               PYTHONPATH=os.pathsep.join([REPO_ROOT] + [
+                   p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
     with open(log_path, 'w', encoding='utf-8') as log:
         log.write('$ %s\n' % ' '.join(cmd))
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE,
@@ -377,10 +397,42 @@ def run_one(script, cmd, run_dir, prefix, data_dir):
     if 'json' in script.outputs and os.path.exists(json_path):
         with open(json_path, encoding='utf-8') as f:
             record = json.load(f)
+    if status == 0 and script.name in MEASURED and record is not None:
+        record = measured_record(script, cmd, record, run_dir, env)
     return {'status': status, 'seconds': seconds, 'record': record, 'log': log_path,
             'command': _shown_command(cmd),
             'load_average_before': load_before, 'load_average_after': list(os.getloadavg()),
             'finished': datetime.datetime.now().isoformat(timespec='seconds')}
+
+
+def measured_record(script, cmd, record, run_dir, env):
+    """``record`` with its graded figure replaced by the grader's measurement of the
+    SavedModel the script exported (setup/grading/measure.py, the same as setup/grade.py
+    runs); what the script wrote stays under ``self_reported``."""
+    import secrets
+
+    import grader
+
+    measure, key = MEASURED[script.name]
+    checkpoint_dir = grader.flag_value(cmd, '--checkpoint_dir')
+    export = grader.flag_value(cmd, '--export_dir') or os.path.join(checkpoint_dir, 'export')
+    data_dir = grader.flag_value(cmd, '--data_dir')
+    dataset = os.path.basename(os.path.normpath(data_dir)) if measure == 'classifier' else None
+    token = secrets.token_hex(8)
+    log_path = os.path.join(run_dir, 'logs', script.name + '.measure.log')
+    with open(log_path, 'w', encoding='utf-8') as log:
+        subprocess.call(grader.measure_command(measure, export, data_dir, dataset), cwd=run_dir,
+                        stdout=log, stderr=subprocess.STDOUT, env=dict(env, GRADE_TOKEN=token))
+    got = grader.read_result(log_path, token)
+    record = dict(record, self_reported={key: lookup(record, key)}, measured_by=(
+        'setup/grading/measure.py %s of %s' % (measure, os.path.relpath(export, run_dir))))
+    record[key] = got['value'] if got else None
+    if not got:
+        with open(log_path, encoding='utf-8', errors='replace') as f:
+            last = [line.strip() for line in f if line.strip()][-1:] or ['no output']
+        record['measure_errors'] = {key: 'the grader\'s measurement of the exported model '
+                                         'failed: %s' % last[0][:200]}
+    return record
 
 
 def fetch_data(scripts, tier, data_root):

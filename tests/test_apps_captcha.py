@@ -342,3 +342,18 @@ def test_train_refuses_unknown_augment(run_script, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert "--augment" in last and "flip" in last and "rotate, shuffle" in last
+
+
+def test_export_reads_the_held_out_captchas(captcha_run):
+    """The SavedModel takes the uint8 captchas and gives each cell's class: its single-view
+    accuracy on the held-out font is the script's own."""
+    from serving_helpers import serve
+
+    out, _ = captcha_run
+    result = json.loads((out / "result.json").read_text())
+    _, test = cjk.load_set(str(out / "data" / "test.npz"), "generate")
+    got, version = serve(out / "ckpt" / "export", images=test["images"])
+    assert got["classes"].shape == test["labels"].shape and got["logits"].shape[-1] == 2
+    single = result["single_view"]["per_position_accuracy"]
+    assert abs(float(np.mean(got["classes"] == test["labels"])) - single) < 1e-6
+    assert os.path.basename(version) == "120"

@@ -275,3 +275,18 @@ def test_held_out_font_shares_no_design(fetch):
     assert relatives > 0.6
     for key in cjk_fonts.TRAIN_FONTS:
         assert _glyph_correlation(directory, "ukai", key, chars) < min(0.5, relatives - 0.15), key
+
+
+def test_export_gives_the_test_top1_back(char_run):
+    """The SavedModel takes the uint8 character images; its classes give the script's own
+    top-1 accuracy; the class list travels with it (assets.extra/classes.json)."""
+    from serving_helpers import serve
+
+    out, _ = char_run
+    result = json.loads((out / "result.json").read_text())
+    _, test = cjk.load_set(str(out / "data" / "test.npz"), "generate")
+    got, version = serve(out / "ckpt" / "export", images=test["images"])
+    assert abs(float(np.mean(got["classes"] == test["labels"]))
+               - result["test_top1_accuracy"]) < 1e-6
+    classes = json.loads(open(os.path.join(version, "assets.extra", "classes.json")).read())
+    assert len(classes["classes"]) == result["num_classes"]

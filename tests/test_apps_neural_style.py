@@ -131,13 +131,52 @@ def test_mobilenet_style_loss_is_zero_for_the_style_image(ssdlite_graph, samples
     assert np.abs(grad).max() > 0  # gradients flow through the frozen convolutions
 
 
+# --------------------------------------------------------------------------- image measures
+
+@pytest.fixture(scope="module")
+def photo(samples):
+    return style.load_image(os.path.join(samples, "fruits.jpg"), 128)
+
+
+def test_checkerboard_energy_sees_a_2_and_a_4_pixel_pattern(photo):
+    rows, cols = np.mgrid[:photo.shape[0], :photo.shape[1]]
+    assert style.checkerboard_ratio(photo, photo) == pytest.approx(1.0)
+    two = photo + 12.0 * ((rows + cols) % 2 * 2 - 1)[..., None]       # 2-pixel checkerboard
+    four = photo + 12.0 * ((rows // 2 + cols // 2) % 2 * 2 - 1)[..., None]  # 4-pixel one
+    assert style.checkerboard_ratio(two, photo) > 10
+    assert style.checkerboard_ratio(four, photo) > 10
+    # a smooth change of the same amplitude (a 32-pixel wave) adds nothing at those periods
+    wave = photo + 12.0 * np.sin(2 * np.pi * cols / 32.0)[..., None]
+    assert style.checkerboard_ratio(wave, photo) < 1.2
+    measured = style.image_measures(photo, two, photo)["checkerboard"]
+    assert measured["ratio"] > 10 and measured["content"] > 0
+
+
+def test_colour_transfer_measures_a_known_shift(photo):
+    lab = style.rgb_to_lab(photo)
+    assert lab[..., 0].max() <= 100.5 and abs(lab[..., 1:]).max() < 130
+    bluer = photo.copy()
+    bluer[..., 2] = np.clip(bluer[..., 2] + 60, 0, 255)
+    half = (photo + bluer) / 2
+    measured = style.colour_transfer(photo, half, bluer)
+    assert measured["content_to_style"] > 10
+    assert 0.35 < measured["towards_style"] < 0.65  # halfway in colour, about halfway in Lab
+    assert style.colour_transfer(photo, bluer, bluer)["towards_style"] == pytest.approx(1.0)
+    assert style.colour_transfer(photo, photo, bluer)["towards_style"] == pytest.approx(0.0)
+    # the distance between Gaussians: a pure mean shift is its length
+    stats = style.colour_statistics(photo)
+    shifted = (stats[0] + [3.0, 4.0, 0.0], stats[1])
+    assert style.colour_distance(stats, shifted) == pytest.approx(5.0, rel=1e-3)
+
+
 # --------------------------------------------------------------------------- neural style
 
 def test_a_few_adam_iterations_lower_the_total_loss(run_script, samples, tmp_path):
     out = tmp_path / "result.png"
-    proc = run_script(GATYS, "--size", 64, "--iterations", 12, "--print_every", 4,
-                      "--checkpoint_every", 6, "--checkpoint_dir", tmp_path / "ckpt",
-                      "--output", out, "--json", tmp_path / "r.json", "--plot", tmp_path / "f.png")
+    proc = run_script(GATYS, "--size", 64, "--iterations", 12, "--optimizer", "adam",
+                      "--octaves", 1, "--log_every", 4, "--save_every", 6,
+                      "--checkpoint_dir", tmp_path / "ckpt", "--output", out,
+                      "--json", tmp_path / "r.json", "--plot", tmp_path / "f.png")
     assert "loss network: MobileNet-V2" in proc.stdout and "network mobilenet_v2" in proc.stdout
     result = json.loads((tmp_path / "r.json").read_text())
     losses = result["losses_unweighted"]
@@ -146,15 +185,38 @@ def test_a_few_adam_iterations_lower_the_total_loss(run_script, samples, tmp_pat
     assert abs(start - losses["start"]["total"]) < 1e-4 * start
     assert losses["end"]["total"] < 0.8 * losses["start"]["total"]
     assert result["network"] == "mobilenet_v2" and result["iterations"] == 12
+    assert result["sizes"] == [64] and result["evaluations"] == 12
+    measures = result["measures"]
+    assert measures["checkerboard"]["ratio"] > 0 and measures["colour"]["space"].startswith("CIE")
     assert cv2.imread(str(out)).shape == (44, 64, 3)  # building.jpg is 868x600
     assert sorted(os.listdir(str(tmp_path / "ckpt")))[-2:] == ["iter_12.png", "iter_6.png"]
     assert any(n.startswith("events.out.tfevents") for n in os.listdir(str(tmp_path / "ckpt")))
-    # --restore continues from the newest checkpoint image
-    proc = run_script(GATYS, "--size", 64, "--iterations", 15, "--print_every", 5,
+    # --restore continues from the newest checkpoint image (the flags' first names still work)
+    proc = run_script(GATYS, "--size", 64, "--iterations", 15, "--optimizer", "adam",
+                      "--octaves", 1, "--print_every", 5, "--checkpoint_every", 5,
                       "--checkpoint_dir", tmp_path / "ckpt", "--restore", "--output", out,
                       "--json", tmp_path / "r2.json", "--plot", "")
     assert "restored iteration 12" in proc.stdout
     assert json.loads((tmp_path / "r2.json").read_text())["start_iteration"] == 12
+
+
+def test_lbfgs_size_schedule_lowers_the_loss_at_each_size(run_script, samples, tmp_path):
+    proc = run_script(GATYS, "--size", 48, "--iterations", 6, "--octaves", 2,
+                      "--style_layer_weights", 1, 1, 2, 2, 2, "--checkpoint_dir",
+                      tmp_path / "ckpt", "--output", tmp_path / "o.png", "--json",
+                      tmp_path / "r.json", "--plot", "")
+    assert "lbfgs, 6 iterations at each of 24/48 px" in proc.stdout
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["optimizer"] == "lbfgs" and result["sizes"] == [24, 48]
+    assert result["style_layer_weights"] == [0.125, 0.125, 0.25, 0.25, 0.25]
+    assert [s["iterations"] for s in result["stages"]] == [6, 6]
+    assert all(s["evaluations"] >= s["iterations"] for s in result["stages"])
+    curve = result["curve"]
+    for size in (24, 48):  # L-BFGS lowers the loss within each stage of the schedule
+        totals = [t for t, s in zip(curve["total"], curve["size"]) if s == size]
+        assert totals[-1] < 0.9 * totals[0]
+    assert cv2.imread(str(tmp_path / "ckpt" / "iter_6.png")).shape[1] == 24
+    assert cv2.imread(str(tmp_path / "ckpt" / "iter_12.png")).shape[1] == 48
 
 
 def test_lbfgs_on_vgg19_with_two_blended_styles(run_script, samples, tiny_vgg, tmp_path):
@@ -169,6 +231,19 @@ def test_lbfgs_on_vgg19_with_two_blended_styles(run_script, samples, tiny_vgg, t
     assert result["style_blend_weights"] == [0.75, 0.25]
     assert result["losses_unweighted"]["end"]["total"] < result["losses_unweighted"]["start"][
         "total"]
+
+
+def test_grid_runs_every_content_with_every_style(run_script, samples, tmp_path):
+    proc = run_script("apps/neural_style/grid.py", "--size", 32, "--iterations", 2,
+                      "--contents", "building.jpg", "--styles", "starry_night.jpg",
+                      "baboon.jpg", "--output_dir", tmp_path / "grid", "--json",
+                      tmp_path / "g.json", "--plot", tmp_path / "g.png")
+    assert "building.jpg in the style of baboon.jpg" in proc.stdout
+    result = json.loads((tmp_path / "g.json").read_text())
+    assert [c["styles"] for c in result["cells"]] == [["starry_night.jpg"], ["baboon.jpg"]]
+    assert result["checkerboard_ratio_max"] == max(
+        c["measures"]["checkerboard"]["ratio"] for c in result["cells"])
+    assert (tmp_path / "grid" / "building_baboon.png").exists() and (tmp_path / "g.png").exists()
 
 
 def load_script(relpath, monkeypatch):
@@ -235,10 +310,11 @@ def test_transform_net_keeps_the_image_size(monkeypatch):
     monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "apps", "fast_neural_style"))
     from transform_net import transform_net
 
-    with tf.Graph().as_default():
+    with tf.Graph().as_default() as graph:
         images = tf.placeholder(tf.float32, [1, None, None, 3])
         out = transform_net(images)
         names = {v.op.name for v in tf.trainable_variables()}
+        ops = graph.get_operations()
         with tf.Session(config=session_config()) as sess:
             sess.run(tf.global_variables_initializer())
             for height, width in ((32, 32), (17, 23), (31, 45), (9, 10)):
@@ -246,17 +322,43 @@ def test_transform_net_keeps_the_image_size(monkeypatch):
                 result = sess.run(out, {images: pixels})
                 assert result.shape == (1, height, width, 3)
                 assert 0 <= result.min() and result.max() <= 255
+    convs = [op for op in ops if op.type == "Conv2D"]
+    assert len(convs) == 16  # 3 down, 5 residual blocks of 2, 2 upsampling, 1 out
+    assert not [op for op in ops if op.type == "Conv2DBackpropInput"]  # no transposed conv
+    assert len([op for op in ops if op.type == "ResizeNearestNeighbor"]) == 2
+    # every convolution reads a reflection-padded input ("VALID" after tf.pad REFLECT)
+    assert all(op.inputs[0].op.type == "MirrorPad" for op in convs)
+    assert all(op.inputs[0].op.get_attr("mode") == b"REFLECT" for op in convs)
+    # instance norm after every convolution but the output one
+    norms = {n.split("/InstanceNorm")[0] for n in names if "/InstanceNorm/" in n}
+    assert len(norms) == 15 and "transform_net/output" not in norms
     assert "transform_net/residual5/conv2/weights" in names
-    assert not [n for n in names if "conv2d_transpose" in n]
     assert "transform_net/upsample1/conv/InstanceNorm/beta" in names
+
+
+def test_transform_net_width_scales_the_channels(monkeypatch):
+    from tfcourse import REPO_ROOT
+
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "apps", "fast_neural_style"))
+    from transform_net import transform_net
+
+    counts = {}
+    for width in (1.0, 0.5):
+        with tf.Graph().as_default():
+            transform_net(tf.placeholder(tf.float32, [1, 16, 16, 3]), width=width)
+            shapes = {v.op.name: v.shape.as_list() for v in tf.trainable_variables()}
+            counts[width] = sum(int(np.prod(s)) for s in shapes.values())
+            assert shapes["transform_net/conv3/weights"] == [3, 3, 64 * width, 128 * width]
+    assert 0.2 < counts[0.5] / counts[1.0] < 0.3  # a quarter of the weights (and the work)
 
 
 @pytest.mark.slow
 def test_train_restore_and_stylize_images_folder_and_video(run_script, samples, fetch,
                                                             tmp_path):
     ckpt = tmp_path / "ckpt"
-    common = ["--image_size", 32, "--batch_size", 1, "--frame_step", 200, "--print_every", 1,
-              "--checkpoint_every", 2, "--checkpoint_dir", ckpt, "--vtest_dir", fetch("vtest")]
+    common = ["--image_size", 32, "--batch_size", 1, "--frame_step", 200, "--log_every", 1,
+              "--save_every", 2, "--checkpoint_dir", ckpt, "--vtest_dir", fetch("vtest"),
+              "--width", 0.25]
     proc = run_script(TRAIN, "--steps", 2, "--json", tmp_path / "t.json", "--plot",
                       tmp_path / "t.png", *common)
     assert "loss network: MobileNet-V2" in proc.stdout
@@ -279,11 +381,18 @@ def test_train_restore_and_stylize_images_folder_and_video(run_script, samples, 
         writer.write(cv2.resize(capture.read()[1], (96, 72)))
     writer.release()
     out = tmp_path / "out"
+    run_script(GATYS, "--size", 33, "--iterations", 2, "--octaves", 2, "--checkpoint_dir",
+               tmp_path / "gatys", "--output", tmp_path / "gatys.png", "--json",
+               tmp_path / "gatys.json", "--plot", "")
     proc = run_script(FAST, "building.jpg", folder, clip, "--size", 33, 0, "--checkpoint_dir",
-                      ckpt, "--output_dir", out, "--measure", "--save_frames", "2",
+                      ckpt, "--output_dir", out, "--iterative_json", tmp_path / "gatys.json",
+                      "--repeats", 2, "--save_frames", "2",
                       "--json", tmp_path / "s.json", "--plot", tmp_path / "s.png")
-    assert "step 3" in proc.stdout
+    assert "step 3" in proc.stdout and "side by side at 33x23" in proc.stdout
     result = json.loads((tmp_path / "s.json").read_text())
+    against = result["against_iterative"]
+    assert against["ratio"] > 0 and against["iterative_evaluations"].keys() == {"16", "33"}
+    assert against["style_loss"]["ratio"] > 0 and result["width"] == 0.25
     shapes = {(r["input"], r["size"]): (r["height"], r["width"]) for r in result["results"]}
     assert shapes[("building.jpg", 33)] == (23, 33) and shapes[("home.jpg", 0)] == (384, 512)
     assert cv2.imread(str(out / "fruits_stylized_33.png")).shape == (31, 33, 3)
@@ -382,6 +491,35 @@ def test_vgg19_fetch_from_a_local_mirror(local_server, tmp_path, monkeypatch):
     assert len(layers) == 30
     with pytest.raises(UserError, match="mobilenet_v2"):
         vgg19.fetch(str(tmp_path / "other"), offline=True)
+
+
+def test_wallpapers_lists_its_files_and_finds_what_is_there(tmp_path):
+    from tfcourse.datasets import wallpapers
+
+    assert len(wallpapers.PHOTOS) == 33 and set(wallpapers.PAINTINGS) <= set(wallpapers.FILES)
+    members = {n for entries in wallpapers._members().values() for _, n in entries}
+    assert members == set(wallpapers.FILES)
+    assert not wallpapers.is_present(str(tmp_path)) and wallpapers.photo_paths(str(tmp_path)) == []
+    cv2.imwrite(str(tmp_path / "Dune.jpg"), np.zeros((8, 8, 3), np.uint8))
+    assert wallpapers.photo_paths(str(tmp_path)) == [str(tmp_path / "Dune.jpg")]
+
+
+def test_training_crops_draw_from_photos_and_frames(monkeypatch):
+    from tfcourse import REPO_ROOT
+
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "apps", "fast_neural_style"))
+    import training_images
+
+    rng = np.random.RandomState(0)
+    photos = [np.full((40, 60, 3), 0, np.uint8) + rng.randint(0, 50, (40, 60, 3)).astype(np.uint8)]
+    frames = [np.full((30, 30, 3), 200, np.uint8) + rng.randint(0, 50, (30, 30, 3)).astype(
+        np.uint8) for _ in range(5)]
+    batch = next(training_images.batches(photos, 64, 16, rng, frames=frames))
+    assert batch.shape == (64, 16, 16, 3)
+    from_frames = (batch.mean(axis=(1, 2, 3)) > 128).mean()
+    assert 0.3 < from_frames < 0.7  # the frames together count as one image
+    big = np.zeros((1000, 3000, 3), np.uint8)
+    assert training_images.shrink(big, 256).shape == (256, 768, 3)
 
 
 def test_opencv_samples_are_all_there(samples):

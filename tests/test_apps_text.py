@@ -125,3 +125,25 @@ def test_tokenize(monkeypatch):
     assert vocab[:3] == ["<pad>", "<unk>", "a"]
     ids = text_data.encode([["a", "zzz"]], vocab, 4)
     assert ids.tolist() == [[2, 1, 0, 0]]
+
+
+def test_export_gives_the_test_accuracy_back(mr_run, fetch, load_script, monkeypatch):
+    """The SavedModel takes token ids (the vocabulary in assets.extra/vocab.json) and gives
+    the script's own test accuracy on its test split."""
+    import numpy as np
+
+    from serving_helpers import serve
+    from tfcourse import REPO_ROOT
+
+    out, _ = mr_run
+    result = json.loads((out / "result.json").read_text())
+    monkeypatch.syspath_prepend(os.path.join(REPO_ROOT, "apps", "text_classification"))
+    train = load_script(TRAIN, "textcnn_train_under_test")
+    args = train.parse_args(["--dataset", "mr", "--data_dir", fetch("mr"), "--checkpoint_dir",
+                             str(out / "ckpt"), "--json", "", "--plot", ""])
+    splits, vocab = train.load_data(args, np.random.RandomState(args.seed))
+    x_test, y_test = splits["test"]
+    got, version = serve(out / "ckpt" / "export", tokens=x_test)
+    assert abs(float(np.mean(got["classes"] == y_test)) - result["test_accuracy"]) < 1e-6
+    meta = json.loads(open(os.path.join(version, "assets.extra", "vocab.json")).read())
+    assert meta["vocab"] == vocab and meta["max_len"] == args.max_len

@@ -381,3 +381,34 @@ def test_plot_script_draws_the_chart(run_script, alexnet_run, tmp_path):
     proc = run_script('images/plot_benchmarks.py', '--results_dir', empty, '--plot', out,
                       check=False)
     assert proc.returncode == 2 and 'no benchmark JSON files' in proc.stderr
+
+
+# ---------------------------------------------------------------- side by side with tf-slim
+
+def test_compare_times_a_script_against_tf_slim(run_script, tmp_path):
+    """setup/compare_benchmarks.py: the script's network and tf-slim's, each pass timed in
+    turn (ABBA), the same parameter count, the ratios in the record and graded by the table."""
+    import reproduce
+    from scripts_table import by_name
+
+    out = tmp_path / 'peers.json'
+    proc = run_script('setup/compare_benchmarks.py', '--nets', 'alexnet', '--batch_size', '1',
+                      '--num_batches', '1', '--num_warmup', '1', '--rounds', '1', '--json', out)
+    for side in ('ours', 'tf_slim'):
+        assert proc.stdout.count('alexnet forward (%s) across 1 steps' % side) == 2
+        assert proc.stdout.count('alexnet forward-backward (%s) across 1 steps' % side) == 2
+    record = json.loads(out.read_text())
+    pair = record['nets']['alexnet']
+    assert pair['parameters'] == {'ours': 2469696, 'tf_slim': 2469696}
+    for key in ('forward', 'forward_backward'):
+        assert len(pair[key]['each']['ours']) == len(pair[key]['each']['tf_slim']) == 2
+        assert pair[key]['ours_over_faster'] >= 1.0
+        assert pair[key]['in_step'] == (pair[key]['ours_over_faster'] <= 1.05)
+    row = by_name()['benchmark_peers']
+    alexnet_forward = row.figures[0]
+    # one timed batch is too few to grade; ten are graded against the 5 % bound
+    assert reproduce.grade(row, alexnet_forward, record, {})[0] == 'recorded'
+    for ratio, verdict in ((1.04, 'match'), (1.08, 'below')):
+        record['num_batches'] = 10
+        pair['forward']['ours_over_faster'] = ratio
+        assert reproduce.grade(row, alexnet_forward, record, {})[0] == verdict

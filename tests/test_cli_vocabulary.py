@@ -39,7 +39,7 @@ ALIASES = {
 }
 #: flags whose value is a file or folder the script writes
 OUTPUT_FLAGS = {"--json", "--plot", "--output", "--csv", "--images_dir", "--checkpoint_dir",
-                "--log_dir"}
+                "--log_dir", "--export_dir", "--out_dir"}
 
 
 def scripts():
@@ -199,6 +199,16 @@ def test_output_defaults_are_under_runs(report):
                     continue  # written only when asked, or computed after parsing (runs/NAME_X/)
                 assert default.startswith(runs), (rel, flag["options"], default)
                 assert not any(default.startswith(c) for c in committed), (rel, default)
+
+
+def test_export_flag_is_one_and_the_same(report):
+    """--export_dir (tfcourse/serving.py add_export_flag): one flag, one default, one help in
+    every train script that exports a SavedModel for TF Serving and the grader."""
+    having = {rel: flag for rel, entry in report.items() for flag in entry["flags"]
+              if "--export_dir" in flag["options"]}
+    assert {"mnist_cnn/train.py", "lstm_ptb/train.py", "apps/text_classification/train.py",
+            "apps/captcha/train.py", "apps/chinese_characters/train.py"} <= set(having)
+    assert len({(flag["default"], flag["help"]) for flag in having.values()}) == 1
 
 
 def test_every_script_is_in_the_reproduce_table():

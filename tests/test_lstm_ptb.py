@@ -275,3 +275,25 @@ def test_summaries_hold_loss_learning_rate_perplexity_weights_and_graph(ptb_test
     assert {"train/loss", "train/learning_rate", "epoch/train_perplexity",
             "epoch/valid_perplexity"} <= tags
     assert "weights/Model/embedding" in tags and "weights/Model/softmax_w" in tags
+
+
+def test_export_gives_the_test_perplexity_back(ptb_test_run):
+    """The exported test model (a word id and the LSTM state in, logits and the state out),
+    read word by word by the grader's own measurement, gives the script's test perplexity."""
+    import secrets
+    import subprocess
+    import sys
+
+    data_path, paths, _, result = ptb_test_run
+    token = secrets.token_hex(4)
+    proc = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "setup", "grading",
+                                                        "measure.py"), "perplexity",
+                           "--export", os.path.join(paths["save"], "export"),
+                           "--data_dir", data_path],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, GRADE_TOKEN=token))
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT %s " % token)]
+    assert line, proc.stderr[-2000:]
+    measured = json.loads(line[-1].split(" ", 2)[2])
+    assert abs(measured["value"] - result["test_perplexity"]) < 1e-3 * result["test_perplexity"]
+    assert result["export"].endswith(os.path.basename(measured["export"]))

@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -93,3 +94,29 @@ def test_summaries_hold_scalars_histograms_images_and_graph(short_run, read_even
     assert {"weights/conv1/weights", "weights/conv2/weights", "weights/fc1/weights",
             "weights/fc2/weights"} <= tags
     assert {"input/image/0", "input/image/1", "input/image/2"} <= tags
+
+
+def test_export_serves_the_test_accuracy(short_run, fetch):
+    """The SavedModel (TF Serving layout, version = the global step) gives the script's own
+    test accuracy back, with dropout off by default; saved_model_cli runs it too."""
+    import subprocess
+
+    import numpy as np
+
+    from serving_helpers import serve
+    from tfcourse import input_data
+
+    tmp, _, result = short_run
+    test = input_data.read_data_sets(fetch("mnist5k"), one_hot=False).test
+    got, version = serve(tmp / "ckpt" / "export", images=test.images)
+    assert os.path.basename(version) == "250" and result["export"].endswith("export/250")
+    assert abs(float(np.mean(got["classes"] == test.labels)) - result["test_accuracy"]) < 1e-6
+    assert got["logits"].shape == (len(test.labels), 10)
+    cli_tool = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    np.save(str(tmp / "two.npy"), test.images[:2])
+    proc = subprocess.run([cli_tool, "run", "--dir", version, "--tag_set", "serve",
+                           "--signature_def", "serving_default",
+                           "--inputs", "images=%s" % (tmp / "two.npy")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "classes" in proc.stdout and "logits" in proc.stdout

@@ -28,7 +28,7 @@ REPORT_TIER = {'tier': 'report', 'machine': {'cpu': 'Test CPU', 'gpus': []}}
     ({'test_accuracy': 0.9100, 'train_examples': 4000, 'test_examples': 1000}, REPORT_TIER,
      'not comparable', 'an offline subset (4000 training digits)'),
     ({'test_accuracy': 0.9923, 'train_examples': 55000}, dict(REPORT_TIER, tier='quick'),
-     'not comparable', 'fewer steps (quick tier)'),
+     'match', 'quick tier: at least'),  # the quick tier's own bound (scripts_table QUICK)
     ({'steps': 20000}, REPORT_TIER, 'missing', 'no test_accuracy'),
     (None, REPORT_TIER, 'missing', 'wrote no result'),
 ])
@@ -165,13 +165,16 @@ def test_quick_tier_end_to_end_on_real_digits(run_script, fetch, tmp_path):
     report = (run_dir / 'REPORT.md').read_text()
     assert ('| `mnist_cnn/train.py` | MNIST CNN test accuracy | 99.27 % (report §2.2.3) |'
             in report)
-    assert 'not comparable | an offline subset (' in report
+    assert '| match | quick tier: at least' in report  # graded at the quick tier, not waved
     assert 'cost above the least-squares optimum' in report and '| match |' in report
     assert 'tier: quick' in report and 'cores' in report and 'load average' in report
     assert '[mnist_cnn] step 200, training accuracy' in proc.stdout  # streamed, prefixed
     assert 'reproduce: [2/2] mnist_cnn' in proc.stdout and 'ETA' in proc.stdout
     result = json.loads((run_dir / 'mnist_cnn.json').read_text())
     assert result['test_accuracy'] > 0.85  # real digits, 300 steps
+    measured = (run_dir / 'logs' / 'mnist_cnn.measure.log').read_text()  # the exported model
+    value = json.loads(measured.strip().splitlines()[-1].split(' ', 2)[2])['value']
+    assert abs(value - result['test_accuracy']) < 1e-6
     assert (run_dir / 'mnist_cnn.png').exists() and (run_dir / 'logs' / 'mnist_cnn.log').exists()
     assert (run_dir / 'checkpoints' / 'mnist_cnn').is_dir()
 
@@ -309,3 +312,67 @@ def test_every_data_folder_a_row_names_is_fetched_for_it():
             if named - set(script.data[tier]):
                 wrong.append((script.name, what, sorted(named - set(script.data[tier]))))
     assert not wrong
+
+
+def test_quick_tier_grades_with_its_own_bound(reproduce):
+    """At the quick tier (300 steps on mnist5k) a model that cannot learn fails --check:
+    the quick tier's own bound grades it (scripts_table QUICK), not 'not comparable'."""
+    from scripts_table import TOLERANCES
+
+    script, fig = figure('mnist_cnn', 'test accuracy')
+    quick = dict(REPORT_TIER, tier='quick')
+    broken = {'test_accuracy': 0.077, 'train_examples': 3600}
+    verdict, why = reproduce.grade(script, fig, broken, quick)
+    assert verdict == 'below' and 'quick tier: at least %.2f %%' % (
+        100 * TOLERANCES['mnist_cnn_quick'][0]) in why
+    assert reproduce.grade(script, fig, dict(broken, test_accuracy=0.92), quick)[0] == 'match'
+    failed = {'test_accuracy': None, 'measure_errors': {'test_accuracy': 'no SavedModel'}}
+    assert reproduce.grade(script, fig, failed, quick) == ('missing', 'no SavedModel')
+
+
+def _copy_of_the_repository(dest):
+    shutil.copytree(REPO_ROOT, dest, ignore=shutil.ignore_patterns(
+        '.git', 'data', 'runs', '.venv*', '__pycache__', '*.egg-info', '.pytest_cache'))
+    return dest
+
+
+def test_a_copy_runs_and_grades_its_own_scripts(tmp_path):
+    """reproduce.py of a copy runs the copy's scripts with the copy's tfcourse, whatever
+    checkout tfcourse is installed from, and writes its report into the copy."""
+    import subprocess
+    import sys
+
+    copy = _copy_of_the_repository(tmp_path / 'copy')
+    script = copy / 'setup' / 'linear_regression.py'
+    text = script.read_text()
+    broken = text.replace('"--epochs", type=int, default=1000', '"--epochs", type=int, default=1')
+    assert broken != text
+    script.write_text(broken)       # one epoch: far above the least-squares optimum
+    proc = subprocess.run([sys.executable, str(copy / 'setup' / 'reproduce.py'), '--only',
+                           'linear_regression', '--check'], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=REPO_ROOT))
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (run_dir,) = (copy / 'runs').iterdir()
+    report = (run_dir / 'REPORT.md').read_text()
+    assert 'cost above the least-squares optimum' in report and '| below |' in report
+
+
+@pytest.mark.slow
+def test_a_copy_with_zeroed_logits_fails_check_at_the_quick_tier(tmp_path, fetch):
+    """The issue's first case: mnist_cnn/train.py with its logits multiplied by zero passed
+    --tier quick --only mnist_cnn --check; it fails now (its exported model is measured)."""
+    import subprocess
+    import sys
+
+    fetch('mnist5k')
+    copy = _copy_of_the_repository(tmp_path / 'copy')
+    train = copy / 'mnist_cnn' / 'train.py'
+    text = train.read_text()
+    train.write_text(text.replace('logits = tf.cast(', 'logits = 0.0 * tf.cast('))
+    proc = subprocess.run([sys.executable, str(copy / 'setup' / 'reproduce.py'), '--tier',
+                           'quick', '--only', 'mnist_cnn', '--check'], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert 'MNIST CNN test accuracy below (quick tier: at least' in proc.stderr
+

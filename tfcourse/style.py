@@ -47,7 +47,7 @@ VGG19_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 #: mobilenet_v2: tried here on building.jpg / starry_night.jpg at 256 px.
 DEFAULT_WEIGHTS = {
     "vgg19": (5.0, 500.0, 100.0),
-    "mobilenet_v2": (1.0, 1e5, 1e-5),
+    "mobilenet_v2": (5.0, 1e7, 1e-3),
 }
 
 MOBILENET_SCOPE = "FeatureExtractor/MobilenetV2/"
@@ -304,17 +304,20 @@ def content_loss(features, targets, layers):
                          for layer in layers]) / len(layers)
 
 
-def style_loss(features, target_grams, layers, blend=None):
-    """Mean over ``layers`` of the mean squared Gram difference; ``target_grams``: one dict
-    {layer: [C, C] array} per style image, weighted by ``blend`` (summing to 1)."""
+def style_loss(features, target_grams, layers, blend=None, layer_weights=None):
+    """Weighted mean over ``layers`` of the mean squared Gram difference; ``target_grams``: one
+    dict {layer: [C, C] array} per style image, weighted by ``blend`` (summing to 1);
+    ``layer_weights``: {layer: weight} summing to 1 (default: equal)."""
     blend = blend or [1.0 / len(target_grams)] * len(target_grams)
+    layer_weights = layer_weights or {layer: 1.0 / len(layers) for layer in layers}
     with tf.name_scope("style_loss"):
         terms = []
         for layer in layers:
             gram = gram_matrix(features[layer])
             for weight, grams in zip(blend, target_grams):
-                terms.append(weight * tf.reduce_mean(tf.square(gram - grams[layer])))
-        return tf.add_n(terms) / len(layers)
+                terms.append(weight * layer_weights[layer]
+                             * tf.reduce_mean(tf.square(gram - grams[layer])))
+        return tf.add_n(terms)
 
 
 def total_variation_loss(images):
@@ -392,3 +395,109 @@ def side_by_side(path, images, titles, suptitle=None):
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return cli.save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------
+# measures of a stylised image (NumPy)
+# ---------------------------------------------------------------------------
+
+def rgb_to_lab(image):
+    """CIELAB (D65; L in 0..100, a and b about -128..127) of an RGB image in [0, 255]."""
+    import cv2
+
+    rgb = np.clip(np.asarray(image, np.float32), 0, 255) / 255.0
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+
+
+def colour_statistics(image):
+    """(mean [3], covariance [3, 3]) of the image's pixels in CIELAB."""
+    pixels = rgb_to_lab(image).reshape(-1, 3).astype(np.float64)
+    return pixels.mean(axis=0), np.cov(pixels, rowvar=False)
+
+
+def _sqrtm_psd(matrix):
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))).dot(vectors.T)
+
+
+def colour_distance(stats_a, stats_b):
+    """The 2-Wasserstein distance between two Gaussians (mean, covariance), CIELAB units:
+    sqrt(|m_a - m_b|^2 + tr(C_a + C_b - 2 (C_b^1/2 C_a C_b^1/2)^1/2))."""
+    (mean_a, cov_a), (mean_b, cov_b) = stats_a, stats_b
+    root_b = _sqrtm_psd(cov_b)
+    cross = _sqrtm_psd(root_b.dot(cov_a).dot(root_b))
+    squared = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * cross)
+    return float(np.sqrt(max(squared, 0.0)))
+
+
+def colour_transfer(content, output, style_image):
+    """How far the output's CIELAB colour statistics moved from the content's towards the
+    style's: the three pairwise distances (:func:`colour_distance`) and ``towards_style`` =
+    1 - d(output, style) / d(content, style) (0: the content's colours; 1: the style's)."""
+    stats = {name: colour_statistics(image) for name, image in
+             (("content", content), ("output", output), ("style", style_image))}
+    d_cs = colour_distance(stats["content"], stats["style"])
+    d_co = colour_distance(stats["content"], stats["output"])
+    d_os = colour_distance(stats["output"], stats["style"])
+    rounded = lambda a: np.round(a, 2).tolist()  # noqa: E731
+    return {
+        "space": "CIELAB (D65)", "distance": "2-Wasserstein between Gaussians",
+        "mean": {k: rounded(v[0]) for k, v in stats.items()},
+        "covariance": {k: rounded(v[1]) for k, v in stats.items()},
+        "content_to_style": round(d_cs, 3), "content_to_output": round(d_co, 3),
+        "output_to_style": round(d_os, 3),
+        "towards_style": round(1.0 - d_os / d_cs, 4) if d_cs > 0 else None,
+    }
+
+
+#: the frequencies (cycles per pixel) whose power :func:`checkerboard_energy` measures: the
+#: 2- and 4-pixel periods of stride-2 and stride-4 upsampling artefacts, across and down
+CHECKERBOARD_FREQUENCIES = tuple((u, v) for u in (0.0, 0.25, 0.5) for v in (0.0, 0.25, 0.5)
+                                 if (u, v) != (0.0, 0.0))
+
+
+def checkerboard_energy(image):
+    """The luminance spectrum's power at the 2- and 4-pixel periods, per pixel.
+
+    The image's luminance (mean removed, Hann-windowed) is Fourier transformed;
+    the power of the 3x3 bins around each frequency of
+    :data:`CHECKERBOARD_FREQUENCIES` is summed over the 8 frequencies and divided
+    by the number of pixels.  Compare an output with its content image
+    (:func:`checkerboard_ratio`): periodic upsampling or optimisation artefacts
+    raise it, painted strokes wider than 4 pixels hardly do.
+    """
+    image = np.asarray(image, np.float64)
+    luminance = image.dot([0.299, 0.587, 0.114]) if image.ndim == 3 else image
+    height, width = luminance.shape
+    window = np.outer(np.hanning(height), np.hanning(width))
+    power = np.abs(np.fft.fft2((luminance - luminance.mean()) * window)) ** 2
+    total = 0.0
+    for u, v in CHECKERBOARD_FREQUENCIES:
+        row, col = int(round(v * height)) % height, int(round(u * width)) % width
+        rows = np.arange(row - 1, row + 2) % height
+        cols = np.arange(col - 1, col + 2) % width
+        total += power[np.ix_(rows, cols)].sum()
+    return float(total / (height * width))
+
+
+def checkerboard_ratio(output, content):
+    """:func:`checkerboard_energy` of the output over that of its content image (resized to
+    the output's size): 1 adds no periodic pattern; the target is at most 1.5."""
+    import cv2
+
+    content = cv2.resize(np.asarray(content, np.float32), (output.shape[1], output.shape[0]),
+                         interpolation=cv2.INTER_AREA)
+    return checkerboard_energy(output) / checkerboard_energy(content)
+
+
+def image_measures(content, output, style_image):
+    """The measures the style-transfer apps record for one result: colour transfer (CIELAB)
+    and checkerboard energy (output, content and their ratio)."""
+    import cv2
+
+    content = cv2.resize(np.asarray(content, np.float32), (output.shape[1], output.shape[0]),
+                         interpolation=cv2.INTER_AREA)
+    out_energy, content_energy = checkerboard_energy(output), checkerboard_energy(content)
+    return {"colour": colour_transfer(content, output, style_image),
+            "checkerboard": {"output": round(out_energy, 3), "content": round(content_energy, 3),
+                             "ratio": round(out_energy / content_energy, 3)}}

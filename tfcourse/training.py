@@ -31,7 +31,7 @@ import sys
 
 import numpy as np
 
-from tfcourse import checkpoints, cli, default_data_dir, image_data, precision
+from tfcourse import checkpoints, cli, default_data_dir, image_data, precision, serving
 from tfcourse.compat import tf, gpu_names
 
 __all__ = ["parser", "add_flags", "parse_args", "lr_drops", "lr_drop_steps", "step_schedule",
@@ -90,6 +90,7 @@ def add_flags(parser, name, dataset="mnist", steps=3000, batch_size=64, learning
     cli.add_checkpoint_flags(parser, name)
     checkpoints.add_restore_from_flag(parser)
     cli.add_output_flags(parser, name)
+    serving.add_export_flag(parser)
     parser.add_argument("--weights", default=None, metavar="PATH",
                         help="export the weights as .npz (and a .txt summary of their shapes) "
                              "('' to skip) (default: CHECKPOINT_DIR/weights.npz)")
@@ -164,6 +165,7 @@ def parse_args(parser, argv, name):
     args.augment = (image_data.AUGMENT[args.dataset] if args.augment == "auto"
                     else args.augment in ("on", "flip"))
     cli.check_outputs(args, "--json", "--plot", "--weights", folders=("--checkpoint_dir",))
+    serving.check_export_dir(args)
     return args
 
 
@@ -339,6 +341,19 @@ class Run:
             cli.wrote(plot_curves(record, args.plot))
         print("test accuracy %.4f" % record["test_accuracy"])
         return record
+
+    def export(self, images, logits):
+        """The trained model as a TF Serving SavedModel (tfcourse/serving.py): uint8
+        ``images`` in; ``logits``, ``classes`` and ``probabilities`` out (batch norm and
+        dropout in inference mode: ``is_training`` defaults to False); version = the step."""
+        version = serving.export_saved_model(
+            self.sess, serving.export_dir(self.args), inputs={"images": images},
+            outputs={"logits": logits, "classes": tf.argmax(logits, 1),
+                     "probabilities": tf.nn.softmax(logits)},
+            version=self.sess.run(tf.train.get_global_step()))
+        if version:
+            cli.wrote(version)
+        return version
 
     def record(self, last, steps_done, train_seconds):
         """The JSON record of the run."""

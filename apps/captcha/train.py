@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, slim, gpu_names, session_config
-from tfcourse import cjk, cli, train_loop, training
+from tfcourse import cjk, cli, serving, train_loop, training
 
 NAME = "apps_captcha"
 POSITIONS = 10
@@ -73,6 +73,7 @@ def parse_args(argv):
     p.add_argument("--log_every", type=int, default=50)
     p.add_argument("--save_every", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    serving.add_export_flag(p)
     args = p.parse_args(argv)
     for flag in ("steps", "batch_size", "learning_rate", "width", "validation", "eval_every",
                  "log_every", "save_every"):
@@ -83,6 +84,7 @@ def parse_args(argv):
     if args.batch_size > 4096:
         raise cli.UserError("--batch_size %d is too large; use at most 4096" % args.batch_size)
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
+    serving.check_export_dir(args)
     return args
 
 
@@ -197,7 +199,7 @@ def build_model(args):
     for var in tf.trainable_variables():
         tf.summary.histogram(var.op.name, var)
     return dict(images=images, labels=labels, keep_prob=keep_prob, is_training=is_training,
-                loss=loss, probabilities=probabilities,
+                loss=loss, logits=logits, probabilities=probabilities,
                 predictions=predictions, per_position=per_position, whole=whole,
                 global_step=global_step, train_op=train_op, summary=tf.summary.merge_all())
 
@@ -320,6 +322,12 @@ def main(argv=None):
         by_view = p_inverted_by_view(sess, model["images"], model["probabilities"], x_test,
                                      args.test_views)
         eval_seconds = time.time() - start_time
+        # for TF Serving (and the grader): captchas in, the ten cells' verdicts out
+        export = serving.export_saved_model(
+            sess, serving.export_dir(args), inputs={"images": model["images"]},
+            outputs={"logits": model["logits"], "probabilities": model["probabilities"],
+                     "classes": model["predictions"]},
+            version=sess.run(model["global_step"]))
     single_correct = (by_view[0] > 0.5) == y_test                   # the captcha as it is
     test_predictions = (by_view.mean(0) > 0.5).astype(y_test.dtype)
     correct = test_predictions == y_test
@@ -372,7 +380,10 @@ def main(argv=None):
         "device": (gpu_names() or ["CPU"])[0],
         "tf_version": tf.__version__,
         "history": history,
+        "export": export and cli.shown(export),
     }
+    if export:
+        cli.wrote(export)
     if args.json:
         cli.wrote(cli.write_json(args.json, result))
     if args.plot and history:

@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, slim, gpu_names, session_config
-from tfcourse import cjk, cli, default_data_dir, train_loop, training
+from tfcourse import cjk, cli, default_data_dir, serving, train_loop, training
 
 import char_data
 
@@ -70,6 +70,7 @@ def parse_args(argv):
     p.add_argument("--log_every", type=int, default=50)
     p.add_argument("--save_every", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    serving.add_export_flag(p)
     args = p.parse_args(argv)
     for flag in ("steps", "batch_size", "learning_rate", "top_k", "validation", "eval_every",
                  "log_every", "save_every", "image_size"):
@@ -81,6 +82,7 @@ def parse_args(argv):
     args.data_dir = args.data_dir or default_data_dir(
         "chinese_characters" if args.dataset == "fonts" else "hwdb")
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))  # before any work
+    serving.check_export_dir(args)
     return args
 
 
@@ -166,7 +168,9 @@ def build_model(image_size, num_classes, learning_rate, top_k, steps, lr_drops):
     for var in tf.trainable_variables():
         tf.summary.histogram(var.op.name, var)
     return dict(images=images, labels=labels, keep_prob=keep_prob, is_training=is_training,
-                loss=loss, hits=hits, global_step=global_step, train_op=train_op,
+                logits=logits, probabilities=probabilities,
+                classes=tf.argmax(logits, 1, name="classes"), loss=loss, hits=hits,
+                global_step=global_step, train_op=train_op,
                 summary=tf.summary.merge_all())
 
 
@@ -240,6 +244,14 @@ def main(argv=None):
         start_time = time.time()
         top1, topk = evaluate(sess, model, x_test, y_test)
         eval_seconds = time.time() - start_time
+        # for TF Serving (and the grader): images in, classes out; the characters they stand
+        # for in assets.extra/classes.json
+        export = serving.export_saved_model(
+            sess, serving.export_dir(args), inputs={"images": model["images"]},
+            outputs={"logits": model["logits"], "probabilities": model["probabilities"],
+                     "classes": model["classes"]},
+            version=sess.run(model["global_step"]),
+            extra_files={CLASSES_FILE: os.path.join(args.checkpoint_dir, CLASSES_FILE)})
 
     print("test (%d images): top-1 accuracy %.4f, top-%d accuracy %.4f"
           % (len(x_test), top1, args.top_k, topk))
@@ -261,7 +273,10 @@ def main(argv=None):
         "device": (gpu_names() or ["CPU"])[0],
         "tf_version": tf.__version__,
         "history": history,
+        "export": export and cli.shown(export),
     })
+    if export:
+        cli.wrote(export)
     if args.json:
         cli.wrote(cli.write_json(args.json, result))
     if args.plot and history:

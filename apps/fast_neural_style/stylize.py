@@ -47,12 +47,24 @@ def parse_args(argv):
                    help="videos: also save these frame numbers as PNG, e.g. 50,150")
     p.add_argument("--measure", action="store_true",
                    help="score each result with the training run's loss network and style")
+    p.add_argument("--iterative_json", default="",
+                   help="a result of apps/neural_style/stylize.py: time its method side by side "
+                        "with the transform network on its content image and size (implies "
+                        "--measure)")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="--iterative_json: timed rounds, each a forward pass and one loss-"
+                        "network evaluation per size of the iterative schedule")
     p.add_argument("--samples_dir", default=default_data_dir("opencv_samples"),
                    help="where bare input names are looked up (default: %(default)s)")
     cli.add_output_flags(p, NAME + "_stylize")
     args = p.parse_args(argv)
     if min(args.size) < 0 or args.max_frames < 0:
         raise cli.UserError("--size and --max_frames must not be negative")
+    cli.check_positive("--repeats", args.repeats)
+    args.iterative = None
+    if args.iterative_json:
+        args.iterative = read_iterative(args.iterative_json)
+        args.measure = True
     try:
         args.save_frames = sorted({int(t) for t in args.save_frames.split(",") if t.strip()})
     except ValueError:
@@ -97,7 +109,8 @@ def load_config(checkpoint_dir):
 
 
 class Scorer:
-    """Unweighted content and style losses of a result, as apps/neural_style computes them."""
+    """Unweighted content and style losses of a result, as apps/neural_style computes them
+    (its default equal style-layer weights), and the image measures of tfcourse/style.py."""
 
     def __init__(self, config):
         self.net = style.loss_network(config["network"], config.get("network_path"))
@@ -106,6 +119,11 @@ class Scorer:
         self.fetch = {"content": {layer: features[layer] for layer in self.net.content_layers},
                       "grams": {layer: style.gram_matrix(features[layer])[0]
                                 for layer in self.net.style_layers}}
+        # one evaluation of the iterative method: the loss network forward and backward
+        self.evaluation = tf.gradients(
+            tf.add_n([tf.reduce_sum(g) for g in self.fetch["grams"].values()]
+                     + [tf.reduce_mean(f) for f in self.fetch["content"].values()]),
+            self.image)[0]
         self.style_path = config["style"]
         self.style_size = config["style_size"]
         self.style_grams = None
@@ -120,6 +138,91 @@ class Scorer:
         s = np.mean([np.mean((out["grams"][layer] - self.style_grams[layer]) ** 2)
                      for layer in self.style_grams])
         return {"content": float(c), "style": float(s)}
+
+    def measures(self, content, result):
+        """Colour transfer and checkerboard energy against the style image at the result's
+        size (as apps/neural_style measures its result)."""
+        style_image = style.load_image(self.style_path, max(result.shape[:2]), "style image")
+        return style.image_measures(content, result, style_image)
+
+
+def read_iterative(path):
+    """The record of apps/neural_style/stylize.py that --iterative_json names."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+        stages = [(int(st["size"]), int(st["evaluations"])) for st in record["stages"]]
+        return dict(record, stages_sizes=stages)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise cli.UserError("--iterative_json %s is not a result of apps/neural_style/stylize.py "
+                            "(with stages); run it with --json first" % path)
+
+
+def compare_speed(sess, run, scorer, record, samples_dir, repeats):
+    """Seconds per image of both methods on the iterative record's content and size, timed
+    side by side in this process: ``repeats`` rounds of one forward pass of the transform
+    network and one loss-network evaluation (forward and backward) at each size of the
+    iterative schedule.  The iterative method's time per image is its evaluations at each
+    size times their median time (its optimiser's own work left out, so the ratio errs low).
+    """
+    path = record["content"]
+    if not os.path.dirname(path):
+        path = os.path.join(samples_dir, path)
+    content = style.load_image(path, record["size"], "content image of --iterative_json")
+    images = {size: style.resize_to(content, size) for size, _ in record["stages_sizes"]}
+    forward, evaluation = [], {size: [] for size in images}
+    for size, pixels in images.items():  # warm-up
+        sess.run(scorer.evaluation, {scorer.image: pixels[None]})
+    for _ in range(repeats):
+        forward.append(run(content)[1])
+        for size, pixels in images.items():
+            start = time.time()
+            sess.run(scorer.evaluation, {scorer.image: pixels[None]})
+            evaluation[size].append(time.time() - start)
+    fast = float(np.median(forward))
+    per_size = {size: float(np.median(t)) for size, t in evaluation.items()}
+    iterative = sum(n * per_size[size] for size, n in record["stages_sizes"])
+    recorded = record.get("seconds_per_image")
+    result = {
+        "content": os.path.basename(path), "size": record["size"],
+        "height": int(content.shape[0]), "width": int(content.shape[1]),
+        "repeats": repeats, "fast_seconds_per_image": round(fast, 4),
+        "evaluation_seconds": {str(k): round(v, 4) for k, v in per_size.items()},
+        "iterative_evaluations": {str(k): n for k, n in record["stages_sizes"]},
+        "iterative_seconds_per_image": round(iterative, 2),
+        "ratio": round(iterative / fast, 1),
+        "iterative_recorded_seconds_per_image": recorded,
+        "ratio_to_recorded": round(recorded / fast, 1) if recorded else None,
+        "forward_per_evaluation": round(fast / per_size[record["size"]], 2),
+    }
+    print("side by side at %dx%d: transform network %.3f s per image; iterative %d "
+          "evaluations x %s s = %.1f s per image (its own run: %s s): %.0fx faster"
+          % (content.shape[1], content.shape[0], fast, sum(n for _, n in record["stages_sizes"]),
+             "/".join("%.3f" % v for v in per_size.values()), iterative, recorded,
+             result["ratio"]))
+    return result
+
+
+def compare_quality(results, record):
+    """This run's losses and measures on the iterative record's content image and size beside
+    the record's: style loss ratio (fast / iterative), checkerboard, colour transfer."""
+    mine = [r for r in results if r["input"] == record["content"] and r["size"] == record["size"]
+            and "measures" in r]
+    if not mine:
+        return {"quality": "not compared: stylize %s at --size %d too"
+                % (record["content"], record["size"])}
+    mine, end = mine[0], record["losses_unweighted"]["end"]
+    theirs = record["measures"]
+    return {
+        "style_loss": {"fast": mine["losses_unweighted"]["style"], "iterative": end["style"],
+                       "ratio": round(mine["losses_unweighted"]["style"] / end["style"], 3)},
+        "content_loss": {"fast": mine["losses_unweighted"]["content"],
+                         "iterative": end["content"]},
+        "checkerboard_ratio": {"fast": mine["measures"]["checkerboard"]["ratio"],
+                               "iterative": theirs["checkerboard"]["ratio"]},
+        "towards_style": {"fast": mine["measures"]["colour"]["towards_style"],
+                          "iterative": theirs["colour"]["towards_style"]},
+    }
 
 
 def video_output(path, fps, size):
@@ -141,8 +244,9 @@ def main(argv=None):
 
     tf.reset_default_graph()
     image = tf.placeholder(tf.float32, [1, None, None, 3], name="image")
-    stylized = transform_net(image)
+    stylized = transform_net(image, width=config.get("width", 1.0))
     scorer = Scorer(config) if args.measure else None
+    comparison = None
     saver = tf.train.Saver(var_list=slim.get_variables("transform_net"))
     results, saved, timings = [], [], {}
     figure_rows = []
@@ -183,6 +287,7 @@ def main(argv=None):
                              "seconds": round(seconds, 4), "output": cli.shown(target)}
                     if scorer:
                         entry["losses_unweighted"] = scorer.score(sess, content, out)
+                        entry["measures"] = scorer.measures(content, out)
                     timings.setdefault(size, []).append(seconds)
                     results.append(entry)
                     print("%s at %dx%d: %.3f s%s" % (
@@ -235,6 +340,10 @@ def main(argv=None):
                                 "output": cli.shown(target),
                                 "pngs": [cli.shown(p) for p in saved]})
 
+        if args.iterative:
+            comparison = compare_speed(sess, run, scorer, args.iterative, args.samples_dir,
+                                       args.repeats)
+            comparison.update(compare_quality(results, args.iterative))
     per_size = {str(size): {"images": len(v), "mean_seconds": round(float(np.mean(v)), 4)}
                 for size, v in sorted(timings.items())}
     for size, entry in per_size.items():
@@ -256,7 +365,9 @@ def main(argv=None):
             "checkpoint": cli.shown(latest), "step": int(step) if step.isdigit() else step,
             "network": config["network"], "style": os.path.basename(config["style"]),
             "machine": "shared 2-core CPU, no GPU",
+            "width": config.get("width", 1.0), "image_size": config.get("image_size"),
             "seconds_per_image": per_size, "results": results,
+            "against_iterative": comparison,
         })
         cli.wrote(args.json)
     return 0

@@ -17,8 +17,8 @@ variation.  Adam; checkpoints, TensorBoard summaries (losses, weight
 histograms, input and output images) and the graph go to --checkpoint_dir,
 with config.json for stylize.py.  Training images: COCO train2014
 (``--dataset coco``, python setup/get_data.py coco) or, offline, the OpenCV
-sample photos and frames of its clips (python setup/get_data.py
-opencv_samples vtest).
+sample photos, frames of its clips and Debian's photographic wallpapers
+(python setup/get_data.py opencv_samples vtest wallpapers).
 """
 import argparse
 import os
@@ -47,6 +47,9 @@ def parse_args(argv):
                    help="folder of the training images (default: data/DATASET)")
     p.add_argument("--vtest_dir", default=default_data_dir("vtest"),
                    help="opencv_samples: also take frames of vtest.avi from here, if present")
+    p.add_argument("--wallpapers_dir", default=default_data_dir("wallpapers"),
+                   help="opencv_samples: also the photos of the Debian wallpaper packages from "
+                        "here, if present (python setup/get_data.py wallpapers)")
     p.add_argument("--frame_step", type=int, default=10,
                    help="opencv_samples: every N-th frame of the clips")
     p.add_argument("--samples_dir", default=default_data_dir("opencv_samples"),
@@ -57,6 +60,8 @@ def parse_args(argv):
                    help="its file (default: data/ssdlite/frozen_inference_graph.pb or "
                         "data/vgg19/imagenet-vgg-verydeep-19.mat)")
     p.add_argument("--image_size", type=int, default=256, help="training crops, pixels")
+    p.add_argument("--width", type=cli.finite_float, default=1.0,
+                   help="transform network channels x this (1: the paper's 32/64/128)")
     p.add_argument("--batch_size", type=int, default=4)
     p.add_argument("--steps", type=int, default=2000, help="train until this global step")
     p.add_argument("--max_seconds", type=cli.finite_float, default=0,
@@ -67,9 +72,12 @@ def parse_args(argv):
                        help="default: %s" % ", ".join("%g (%s)" % (w[i], n)
                                                       for n, w in style.DEFAULT_WEIGHTS.items()))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--print_every", type=int, default=20, help="progress every N steps")
+    p.add_argument("--log_every", type=int, default=20, help="progress every N steps")
     p.add_argument("--summary_every", type=int, default=20, help="TensorBoard every N steps")
-    p.add_argument("--checkpoint_every", type=int, default=200, help="checkpoint every N steps")
+    p.add_argument("--save_every", type=int, default=200, help="checkpoint every N steps")
+    # the names of the first recorded commands, kept working
+    p.add_argument("--print_every", dest="log_every", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--checkpoint_every", dest="save_every", type=int, help=argparse.SUPPRESS)
     cli.add_checkpoint_flags(p, NAME)
     cli.add_output_flags(p, NAME)
     args = p.parse_args(argv)
@@ -78,8 +86,8 @@ def parse_args(argv):
             setattr(args, flag, style.DEFAULT_WEIGHTS[args.network][i])
         if getattr(args, flag) < 0:
             raise cli.UserError("--%s must not be negative" % flag)
-    for flag in ("image_size", "batch_size", "steps", "learning_rate", "frame_step",
-                 "print_every", "summary_every", "checkpoint_every"):
+    for flag in ("image_size", "batch_size", "steps", "learning_rate", "frame_step", "width",
+                 "log_every", "summary_every", "save_every"):
         cli.check_positive("--" + flag, getattr(args, flag))
     if args.image_size < 16:
         raise cli.UserError("--image_size must be at least 16 pixels")
@@ -105,11 +113,13 @@ def main(argv=None):
     args = parse_args(argv)
     style_image = style.load_image(args.style, args.style_size, "style image")
     net = style.loss_network(args.network, args.network_path)
+    frames = []
     if args.dataset == "coco":
         images, data_description = training_images.coco_images(args.data_dir)
     else:
-        images, data_description = training_images.opencv_sample_images(
-            args.data_dir, args.vtest_dir, args.frame_step)
+        images, frames, data_description = training_images.opencv_sample_images(
+            args.data_dir, args.vtest_dir, args.frame_step, args.wallpapers_dir,
+            max_side=2 * args.image_size)
     print("loss network: %s" % net.description)
     print("training images: %s; crops %dx%d, batch %d; style %s at %dx%d"
           % (data_description, args.image_size, args.image_size, args.batch_size, args.style,
@@ -121,7 +131,7 @@ def main(argv=None):
     tf.set_random_seed(args.seed)
     size, batch = args.image_size, args.batch_size
     content_images = tf.placeholder(tf.float32, [batch, size, size, 3], name="content_images")
-    stylized = transform_net(content_images)
+    stylized = transform_net(content_images, width=args.width)
     # one pass of the loss network over the crops and their stylised versions
     features = net(tf.concat([content_images, stylized], 0))
     content_features = {layer: tf.stop_gradient(features[layer][:batch])
@@ -155,10 +165,10 @@ def main(argv=None):
     prefix = os.path.join(args.checkpoint_dir, "model.ckpt")
     cli.write_json(os.path.join(args.checkpoint_dir, "config.json"), {
         "network": args.network, "network_path": args.network_path, "style": args.style,
-        "style_size": args.style_size, "image_size": size,
+        "style_size": args.style_size, "image_size": size, "width": args.width,
         "weights": [args.content_weight, args.style_weight, args.tv_weight]})
     rng = np.random.RandomState(args.seed)
-    crops = training_images.batches(images, batch, size, rng)
+    crops = training_images.batches(images, batch, size, rng, frames=frames)
     curve = {"step": [], "total": [], "content": [], "style": [], "tv": []}
     with tf.Session(config=session_config()) as sess:
         sess.run(tf.global_variables_initializer())
@@ -197,7 +207,7 @@ def main(argv=None):
                 writer.add_summary(values[-1], step)
             window.append(values[2:6])
             out_of_time = args.max_seconds and progress.elapsed() >= args.max_seconds
-            if step % args.print_every == 0 or step == args.steps or out_of_time:
+            if step % args.log_every == 0 or step == args.steps or out_of_time:
                 mean = np.mean(window, axis=0)
                 window = []
                 for key, value in zip(("total", "content", "style", "tv"), mean):
@@ -207,7 +217,7 @@ def main(argv=None):
                                 content=float(mean[1] * args.content_weight),
                                 style=float(mean[2] * args.style_weight),
                                 tv=float(mean[3] * args.tv_weight))
-            if step % args.checkpoint_every == 0 or step == args.steps or out_of_time:
+            if step % args.save_every == 0 or step == args.steps or out_of_time:
                 saver.save(sess, prefix, global_step=step)
             if out_of_time:
                 print("--max_seconds %g reached at step %d" % (args.max_seconds, step))
@@ -227,6 +237,7 @@ def main(argv=None):
             "style": os.path.basename(args.style), "style_size": args.style_size,
             "dataset": args.dataset, "data": data_description,
             "image_size": size, "batch_size": batch, "learning_rate": args.learning_rate,
+            "width": args.width,
             "weights": {"content": args.content_weight, "style": args.style_weight,
                         "tv": args.tv_weight},
             "start_step": start, "steps": step, "seconds": round(seconds, 1),

@@ -2,23 +2,28 @@
 
     python apps/neural_style/stylize.py                    # building.jpg as Starry Night, 256 px
     python apps/neural_style/stylize.py --content messi5.jpg --styles starry_night.jpg graf1.png \\
-        --style_blend_weights 0.7 0.3 --size 512 --optimizer lbfgs --preserve_colors
+        --style_blend_weights 0.7 0.3 --size 512 --preserve_colors
     python apps/neural_style/stylize.py --network vgg19    # the paper's VGG-19 (get_data.py vgg19)
 
 Blog part 2 explains the method and walks through an open-source TensorFlow
 version on the pretrained VGG-19; it gives no figure.
 
-The loss network is frozen; the only variable is the image.  Its loss:
+The loss network is frozen; the only variable is the image, initialised from
+the content image as in anishathalye/neural-style.  Its loss:
 content_weight * content loss (mean squared feature difference at the
 content layer) + style_weight * style loss (mean squared difference of the
-Gram matrices at the style layers, blended over several style images) +
-tv_weight * total variation.  Loss networks (tfcourse/style.py):
-``mobilenet_v2`` (offline default: the COCO MobileNet-V2 inside the SSDLite
-detector, python setup/get_data.py ssdlite) or ``vgg19`` (MatConvNet's
-imagenet-vgg-verydeep-19.mat, content relu4_2, style relu1_1 ... relu5_1).
-Adam (default) or L-BFGS (SciPy, pixels bounded to [0, 255]).  Every
---checkpoint_every iterations the current image goes to --checkpoint_dir,
-with the TensorBoard scalars; --restore continues from the latest one.
+Gram matrices at the style layers, weighted by --style_layer_weights and
+blended over several style images) + tv_weight * total variation.  Loss
+networks (tfcourse/style.py): ``mobilenet_v2`` (offline default: the COCO
+MobileNet-V2 inside the SSDLite detector, python setup/get_data.py ssdlite)
+or ``vgg19`` (MatConvNet's imagenet-vgg-verydeep-19.mat, content relu4_2,
+style relu1_1 ... relu5_1).  L-BFGS (SciPy, pixels bounded to [0, 255];
+default) or Adam, --iterations at each size of the schedule: with --octaves
+N the image is optimised at --size / 2^(N-1), ..., --size, each result
+upscaled to start the next.  Every --save_every iterations the current image
+goes to --checkpoint_dir, with the TensorBoard scalars; --restore continues
+from the latest one.  The JSON holds the losses and the measures of
+tfcourse/style.py (colour movement in CIELAB, checkerboard energy).
 Relative image names are looked up in the OpenCV samples
 (python setup/get_data.py opencv_samples).
 """
@@ -26,13 +31,16 @@ import argparse
 import glob
 import os
 import re
+import time
 
+import cv2
 import numpy as np
 
 from tfcourse.compat import tf, session_config
 from tfcourse import cli, default_data_dir, style
 
 NAME = "neural_style"
+ITERATIONS, OCTAVES = 200, 2
 #: per loss network: content, style and TV weights (tfcourse.style) and the Adam step size
 #: in pixel units (vgg19: the classic implementation's 10; mobilenet_v2: tried here)
 DEFAULT_WEIGHTS = {network: weights + ({"vgg19": 10.0, "mobilenet_v2": 5.0}[network],)
@@ -66,8 +74,15 @@ def parse_args(argv):
     p.add_argument("--tv_weight", type=cli.finite_float, default=None,
                    help="default: %s" % ", ".join("%g (%s)" % (w[2], n)
                                                   for n, w in DEFAULT_WEIGHTS.items()))
-    p.add_argument("--iterations", type=int, default=300)
-    p.add_argument("--optimizer", default="adam", choices=["adam", "lbfgs"])
+    p.add_argument("--style_layer_weights", nargs="+", type=cli.finite_float, default=None,
+                   help="one weight per style layer (normalised to sum 1; default equal)")
+    p.add_argument("--iterations", type=int, default=ITERATIONS,
+                   help="iterations at each size of the schedule (default %(default)s)")
+    p.add_argument("--octaves", type=int, default=OCTAVES,
+                   help="image-size schedule: optimise at --size / 2^(N-1), ..., --size / 2, "
+                        "--size, each result upscaled to start the next (default %(default)s)")
+    p.add_argument("--optimizer", default="lbfgs", choices=["adam", "lbfgs"],
+                   help="L-BFGS (SciPy, pixels bounded to [0, 255]; default) or Adam")
     p.add_argument("--learning_rate", type=cli.finite_float, default=None,
                    help="Adam step size in pixel units (0..255); default: %s"
                    % ", ".join("%g (%s)" % (w[3], n) for n, w in DEFAULT_WEIGHTS.items()))
@@ -76,9 +91,12 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--preserve_colors", action="store_true",
                    help="keep the content image's colours (luminance transfer, YCrCb)")
-    p.add_argument("--print_every", type=int, default=25, help="progress every N iterations")
-    p.add_argument("--checkpoint_every", type=int, default=100,
+    p.add_argument("--log_every", type=int, default=25, help="progress every N iterations")
+    p.add_argument("--save_every", type=int, default=100,
                    help="save the current image (and an image summary) every N iterations")
+    # the names of the first recorded commands, kept working
+    p.add_argument("--print_every", dest="log_every", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--checkpoint_every", dest="save_every", type=int, help=argparse.SUPPRESS)
     p.add_argument("--output", default=cli.run_dir(NAME, "result.png"),
                    help="the stylised image (default: %(default)s)")
     p.add_argument("--samples_dir", default=default_data_dir("opencv_samples"),
@@ -92,7 +110,7 @@ def parse_args(argv):
             setattr(args, flag, defaults[i])
         if getattr(args, flag) < 0:
             raise cli.UserError("--%s must not be negative" % flag)
-    for flag in ("iterations", "learning_rate", "print_every", "checkpoint_every",
+    for flag in ("iterations", "octaves", "learning_rate", "log_every", "save_every",
                  "style_scale"):
         cli.check_positive("--" + flag, getattr(args, flag))
     if args.size < 0:
@@ -125,17 +143,23 @@ def latest_checkpoint_image(directory):
     return max(found) if found else (0, None)
 
 
+def stage_sizes(size, octaves):
+    """The longer side of each stage of the image-size schedule: size / 2^(octaves-1) ... size."""
+    return [max(16, int(round(size / 2.0 ** k))) for k in range(octaves - 1, -1, -1)]
+
+
 def main(argv=None):
     args = parse_args(argv)
-    content = style.load_image(args.content, args.size, "content image")
-    styles = [style.load_image(s, int(round(max(content.shape[:2]) * args.style_scale)),
-                               "style image") for s in args.styles]
+    full = style.load_image(args.content, args.size, "content image")
+    sizes = stage_sizes(max(full.shape[:2]), args.octaves)
     net = style.loss_network(args.network, args.network_path, args.pooling)
+    layer_weights = style_layer_weights(args, net)
     print("loss network: %s" % net.description)
-    print("content %s %dx%d, styles %s (blend %s), %s, %d iterations"
-          % (args.content, content.shape[1], content.shape[0], ", ".join(args.styles),
+    print("content %s %dx%d, styles %s (blend %s), %s, %d iterations at each of %s px"
+          % (args.content, full.shape[1], full.shape[0], ", ".join(args.styles),
              ", ".join("%.2f" % w for w in args.style_blend_weights), args.optimizer,
-             args.iterations))
+             args.iterations, "/".join(str(s) for s in sizes)))
+    total = args.iterations * len(sizes)
 
     start_iteration, start_image = 0, None
     if args.restore:
@@ -144,42 +168,131 @@ def main(argv=None):
             raise cli.UserError("--restore: no iter_N.png in %s; run without --restore"
                                 % args.checkpoint_dir)
         start_image = style.load_image(path, 0, "checkpoint image")
-        if start_image.shape != content.shape:
-            raise cli.UserError("--restore: %s is %dx%d, the content is %dx%d; use the same "
-                                "--size or another --checkpoint_dir"
+        stage = min(start_iteration // args.iterations, len(sizes) - 1)
+        fits = {sizes[stage]} | ({sizes[stage - 1]} if stage and not start_iteration
+                                 % args.iterations else set())  # at a stage's end
+        if max(start_image.shape[:2]) not in fits and start_iteration < total:
+            raise cli.UserError("--restore: %s is %dx%d, not the %d px of stage %d; use the same "
+                                "--size and --octaves or another --checkpoint_dir"
                                 % (path, start_image.shape[1], start_image.shape[0],
-                                   content.shape[1], content.shape[0]))
+                                   sizes[stage], stage + 1))
         print("restored iteration %d from %s (the optimiser's state starts afresh)"
               % (start_iteration, path))
-    if start_iteration >= args.iterations:
+    if start_iteration >= total:
         raise cli.UserError("--restore: %s already holds iteration %d of %d; raise --iterations"
-                            % (args.checkpoint_dir, start_iteration, args.iterations))
+                            % (args.checkpoint_dir, start_iteration, total))
 
-    # ---------------------------------------------------------------- graph
+    curve = {"iteration": [], "total": [], "content": [], "style": [], "tv": [], "size": []}
+    os.makedirs(args.checkpoint_dir, exist_ok=True)
+    progress = cli.Progress(total, unit="it", initial=start_iteration)
+    image, stages = start_image, []
+    for k, size in enumerate(sizes):
+        first, last = k * args.iterations, (k + 1) * args.iterations
+        if start_iteration >= last:
+            continue
+        content = style.resize_to(full, size) if size != max(full.shape[:2]) else full
+        styles = [style.load_image(s, int(round(max(content.shape[:2]) * args.style_scale)),
+                                   "style image") for s in args.styles]
+        if image is None:
+            image = (content if args.init == "content" else
+                     np.random.RandomState(args.seed).uniform(0, 255, content.shape))
+        elif image.shape != content.shape:  # the previous stage's result, upscaled
+            image = cv2.resize(image, (content.shape[1], content.shape[0]),
+                               interpolation=cv2.INTER_CUBIC)
+        image, info = optimise(args, net, layer_weights, content, styles, image,
+                               max(first, start_iteration), last, curve, progress)
+        stages.append(dict(info, size=size, height=int(content.shape[0]),
+                           width=int(content.shape[1])))
+    seconds = progress.elapsed()
+    result, content = image, full
+    values = stages[-1]["end"]
+
+    if args.preserve_colors:
+        result = style.preserve_colors(content, result)
+    cli.wrote(style.save_image(args.output, result))
+    styles = [style.load_image(s, int(round(max(content.shape[:2]) * args.style_scale)),
+                               "style image") for s in args.styles]
+    measures = style.image_measures(content, result, styles[0])
+    evaluations = sum(s["evaluations"] for s in stages)
+    done = sum(s["iterations"] for s in stages)
+    print("loss %.4g -> %.4g (content %.4g -> %.4g, style %.4g -> %.4g, tv %.4g -> %.4g, "
+          "unweighted, at %d px); %d iterations, %d evaluations in %.1f s, network %s; colour "
+          "towards the style %.2f, checkerboard %.2fx the content's"
+          % (curve["total"][0], values["total"], curve["content"][0], values["content"],
+             curve["style"][0], values["style"], curve["tv"][0], values["tv"], sizes[-1], done,
+             evaluations, seconds, args.network, measures["colour"]["towards_style"],
+             measures["checkerboard"]["ratio"]))
+    if args.plot:
+        titles = ["content: %s" % os.path.basename(args.content)]
+        titles += ["style: %s" % os.path.basename(s) for s in args.styles]
+        titles.append("result: %s, %d iterations at %s px (%s)"
+                      % (args.optimizer, args.iterations, "/".join(str(s) for s in sizes),
+                         args.network))
+        cli.wrote(style.side_by_side(args.plot, [content] + styles + [result], titles))
+    if args.json:
+        start = {k: curve[k][0] for k in ("total", "content", "style", "tv")}
+        cli.write_json(args.json, {
+            "script": "apps/neural_style/stylize.py",
+            "method": "Gatys et al. 2015, iterative (pixels optimised)",
+            "network": args.network, "network_description": net.description,
+            "content_layers": list(net.content_layers), "style_layers": list(net.style_layers),
+            "style_layer_weights": [layer_weights[layer] for layer in net.style_layers],
+            "content": os.path.basename(args.content),
+            "styles": [os.path.basename(s) for s in args.styles],
+            "style_blend_weights": args.style_blend_weights,
+            "size": args.size, "height": int(content.shape[0]), "width": int(content.shape[1]),
+            "sizes": sizes, "octaves": args.octaves,
+            "weights": {"content": args.content_weight, "style": args.style_weight,
+                        "tv": args.tv_weight},
+            "optimizer": args.optimizer, "learning_rate": args.learning_rate,
+            "init": "restored" if args.restore else args.init,
+            "preserve_colors": args.preserve_colors,
+            "iterations": int(curve["iteration"][-1]), "start_iteration": start_iteration,
+            "evaluations": evaluations, "stages": stages,
+            "losses_unweighted": {"start": start, "end": values},
+            "measures": measures,
+            "seconds": round(seconds, 2),
+            "seconds_per_image": round(seconds, 2) if not start_iteration else None,
+            "seconds_per_iteration": round(seconds / max(done, 1), 4),
+            "machine": "shared 2-core CPU, no GPU",
+            "curve": curve, "output": cli.shown(args.output),
+        })
+        cli.wrote(args.json)
+    return 0
+
+
+def style_layer_weights(args, net):
+    """{style layer: weight}, normalised to sum 1 (default: equal, as Gatys et al.)."""
+    weights = args.style_layer_weights or [1.0] * len(net.style_layers)
+    if len(weights) != len(net.style_layers) or min(weights) < 0 or sum(weights) <= 0:
+        raise cli.UserError("--style_layer_weights needs %d non-negative weights, not all 0, "
+                            "for %s" % (len(net.style_layers), ", ".join(net.style_layers)))
+    return {layer: w / sum(weights) for layer, w in zip(net.style_layers, weights)}
+
+
+def optimise(args, net, layer_weights, content, styles, initial, first, last, curve, progress):
+    """Optimise ``initial`` from global iteration ``first`` to ``last`` at the content's size.
+
+    Returns (image, {"iterations", "evaluations", "seconds", "end": unweighted losses}).
+    """
     tf.reset_default_graph()
     with tf.name_scope("targets"):  # features of the content and style images, computed once
         target_input = tf.placeholder(tf.float32, [1, None, None, 3], name="target_input")
         target_features = net(target_input)
         target_grams = {layer: style.gram_matrix(target_features[layer])[0]
                         for layer in net.style_layers}
-
-    if start_image is not None:
-        initial = start_image
-    elif args.init == "noise":
-        initial = np.random.RandomState(args.seed).uniform(0, 255, content.shape)
-    else:
-        initial = content
     image = tf.Variable(initial[None].astype(np.float32), name="image")
     features = net(image)
     content_in = {layer: tf.placeholder(tf.float32, features[layer].shape,
                                         name="content_" + layer.replace("/", "_"))
                   for layer in net.content_layers}
     grams_in = [{layer: tf.placeholder(tf.float32, [features[layer].shape[-1]] * 2,
-                                   name="gram%d_%s" % (i, layer.replace("/", "_")))
+                                       name="gram%d_%s" % (i, layer.replace("/", "_")))
                  for layer in net.style_layers} for i in range(len(styles))]
     with tf.name_scope("loss"):
         c_loss = style.content_loss(features, content_in, net.content_layers)
-        s_loss = style.style_loss(features, grams_in, net.style_layers, args.style_blend_weights)
+        s_loss = style.style_loss(features, grams_in, net.style_layers, args.style_blend_weights,
+                                  layer_weights)
         tv_loss = style.total_variation_loss(image)
         loss = args.content_weight * c_loss + args.style_weight * s_loss + args.tv_weight * tv_loss
     summaries = tf.summary.merge([tf.summary.scalar("loss/total", loss),
@@ -194,9 +307,7 @@ def main(argv=None):
         pixels_in = tf.placeholder(tf.float32, image.shape, name="pixels")
         assign = image.assign(pixels_in)
 
-    # ---------------------------------------------------------------- optimise
-    curve = {"iteration": [], "total": [], "content": [], "style": [], "tv": []}
-    os.makedirs(args.checkpoint_dir, exist_ok=True)
+    total = progress.total
     with tf.Session(config=session_config()) as sess:
         sess.run(tf.global_variables_initializer())
         feed = {}
@@ -207,8 +318,9 @@ def main(argv=None):
             values = sess.run(target_grams, {target_input: style_image[None]})
             feed.update({grams[layer]: values[layer] for layer in net.style_layers})
         writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
-        progress = cli.Progress(args.iterations, unit="it", initial=start_iteration)
         parts = [loss, c_loss, s_loss, tv_loss]
+        state = {"iteration": first, "evaluations": 0}
+        started = time.time()
 
         def record(iteration, values, summary):
             if not all(np.isfinite(values)):
@@ -217,96 +329,64 @@ def main(argv=None):
             for key, value in zip(("total", "content", "style", "tv"), values):
                 curve[key].append(float(value))
             curve["iteration"].append(iteration)
+            curve["size"].append(int(max(content.shape[:2])))
             writer.add_summary(summary, iteration)
 
         def report(iteration):
-            if iteration % args.print_every == 0 or iteration == args.iterations:
+            if iteration % args.log_every == 0 or iteration == last:
                 progress.update(iteration, loss=curve["total"][-1],
                                 content=curve["content"][-1] * args.content_weight,
                                 style=curve["style"][-1] * args.style_weight,
                                 tv=curve["tv"][-1] * args.tv_weight)
-            if iteration % args.checkpoint_every == 0 or iteration == args.iterations:
+            if iteration % args.save_every == 0 or iteration in (last, total):
                 pixels = sess.run(image)[0]
                 style.save_image(os.path.join(args.checkpoint_dir, "iter_%d.png" % iteration),
                                  pixels)
                 writer.add_summary(sess.run(image_summary), iteration)
 
-        record(start_iteration, *sess.run([parts, summaries], feed))
+        record(first, *sess.run([parts, summaries], feed))
         if args.optimizer == "adam":
-            for iteration in range(start_iteration + 1, args.iterations + 1):
+            for iteration in range(first + 1, last + 1):
                 _, values, summary = sess.run([train_op, parts, summaries], feed)
                 # the losses are those of the image before this step's update
                 record(iteration, values, summary)
                 report(iteration)
-            values, summary = sess.run([parts, summaries], feed)
+            state["evaluations"] = last - first
         else:
             import scipy.optimize
 
-            state = {"iteration": start_iteration}
-
             def loss_and_gradient(x):
+                state["evaluations"] += 1
                 sess.run(assign, {pixels_in: x.reshape(image.shape).astype(np.float32)})
-                value, grad = sess.run([loss, gradient], feed)
-                return float(value), grad.ravel().astype(np.float64)
+                grad, values, summary = sess.run([gradient, parts, summaries], feed)
+                state["last"] = (x.copy(), values, summary)
+                return float(values[0]), grad.ravel().astype(np.float64)
 
             def callback(x):
                 state["iteration"] += 1
-                sess.run(assign, {pixels_in: x.reshape(image.shape).astype(np.float32)})
-                record(state["iteration"], *sess.run([parts, summaries], feed))
+                seen, values, summary = state["last"]
+                if not np.array_equal(seen, x):  # not the point evaluated last: evaluate it
+                    sess.run(assign, {pixels_in: x.reshape(image.shape).astype(np.float32)})
+                    values, summary = sess.run([parts, summaries], feed)
+                record(state["iteration"], values, summary)
                 report(state["iteration"])
 
             x0 = sess.run(image).ravel().astype(np.float64)
-            scipy.optimize.minimize(
+            # run the full --iterations (no tolerance stop): the losses are small numbers
+            result = scipy.optimize.minimize(
                 loss_and_gradient, x0, jac=True, method="L-BFGS-B", callback=callback,
                 bounds=[(0.0, 255.0)] * x0.size,
-                options={"maxiter": args.iterations - start_iteration, "maxcor": 10})
-            values, summary = sess.run([parts, summaries], feed)
-        result = sess.run(image)[0]
+                options={"maxiter": last - first, "maxfun": 2 * (last - first), "maxcor": 10,
+                         "ftol": 0.0, "gtol": 0.0})
+            sess.run(assign, {pixels_in: result.x.reshape(image.shape).astype(np.float32)})
+        seconds = time.time() - started
+        values = sess.run(parts, feed)
+        pixels = sess.run(image)[0]
         writer.close()
-    seconds = progress.elapsed()
-    done = curve["iteration"][-1] - start_iteration
-
-    if args.preserve_colors:
-        result = style.preserve_colors(content, result)
-    cli.wrote(style.save_image(args.output, result))
-    losses = lambda i: {"total": curve["total"][i], "content": curve["content"][i],  # noqa: E731
-                        "style": curve["style"][i], "tv": curve["tv"][i]}
-    print("loss %.4g -> %.4g (content %.4g -> %.4g, style %.4g -> %.4g, tv %.4g -> %.4g, "
-          "unweighted), %.3f s/iteration, network %s"
-          % (curve["total"][0], values[0], curve["content"][0], values[1], curve["style"][0],
-             values[2], curve["tv"][0], values[3], seconds / max(done, 1), args.network))
-    if args.plot:
-        titles = ["content: %s" % os.path.basename(args.content)]
-        titles += ["style: %s" % os.path.basename(s) for s in args.styles]
-        titles.append("result: %d %s iterations (%s)" % (curve["iteration"][-1], args.optimizer,
-                                                        args.network))
-        cli.wrote(style.side_by_side(args.plot, [content] + styles + [result], titles))
-    if args.json:
-        end = {"total": float(values[0]), "content": float(values[1]),
-               "style": float(values[2]), "tv": float(values[3])}
-        cli.write_json(args.json, {
-            "script": "apps/neural_style/stylize.py",
-            "method": "Gatys et al. 2015, iterative (pixels optimised)",
-            "network": args.network, "network_description": net.description,
-            "content_layers": list(net.content_layers), "style_layers": list(net.style_layers),
-            "content": os.path.basename(args.content),
-            "styles": [os.path.basename(s) for s in args.styles],
-            "style_blend_weights": args.style_blend_weights,
-            "size": args.size, "height": int(content.shape[0]), "width": int(content.shape[1]),
-            "weights": {"content": args.content_weight, "style": args.style_weight,
-                        "tv": args.tv_weight},
-            "optimizer": args.optimizer, "learning_rate": args.learning_rate,
-            "init": "restored" if args.restore else args.init,
-            "preserve_colors": args.preserve_colors,
-            "iterations": int(curve["iteration"][-1]), "start_iteration": start_iteration,
-            "losses_unweighted": {"start": losses(0), "end": end},
-            "seconds": round(seconds, 2),
-            "seconds_per_iteration": round(seconds / max(done, 1), 4),
-            "machine": "shared 2-core CPU, no GPU",
-            "curve": curve, "output": cli.shown(args.output),
-        })
-        cli.wrote(args.json)
-    return 0
+    end = {k: float(v) for k, v in zip(("total", "content", "style", "tv"), values)}
+    return pixels, {"iterations": int(curve["iteration"][-1] - first),
+                    "evaluations": int(state["evaluations"]), "seconds": round(seconds, 2),
+                    "end": end}
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from tfcourse.compat import tf, announce_device, session_config, xavier_initializer
-from tfcourse import checkpoints, cli, default_data_dir
+from tfcourse import checkpoints, cli, default_data_dir, serving
 from tfcourse.datasets import source_label
 
 import text_data
@@ -69,6 +69,7 @@ def parse_args(argv):
     p.add_argument("--plot", default=None, metavar="PATH",
                    help="learning-curve PNG (default runs/textcnn_DATASET/textcnn_DATASET.png; "
                         "'' to skip)")
+    serving.add_export_flag(p)
     for old, new in (("--dropout_keep_prob", "--keep_prob"), ("--num_epochs", "--epochs"),
                      ("--max_steps", "--steps"), ("--evaluate_every", "--eval_every")):
         cli.add_alias(p, old, new)  # the flags' first names
@@ -96,6 +97,7 @@ def parse_args(argv):
     if min(args.filter_sizes) < 1 or max(args.filter_sizes) > args.max_len:
         raise cli.UserError("--filter_sizes must lie between 1 and --max_len")
     cli.check_outputs(args, "--json", "--plot", folders=("--checkpoint_dir",))
+    serving.check_export_dir(args)
     return args
 
 
@@ -280,21 +282,31 @@ def main(argv=None):
     tf.set_random_seed(args.seed)
     g = build_graph(args, len(vocab))
     saver = tf.train.Saver(max_to_keep=1)
+    meta = text_data.save_meta(args.checkpoint_dir, {
+        "dataset": args.dataset, "tokens": args.tokens, "max_len": args.max_len,
+        "labels": text_data.LABELS, "vocab": vocab})
     with tf.Session(config=session_config()) as sess:
         sess.run(tf.global_variables_initializer())
         step, curve, best = train(sess, args, g, splits, saver, rng)
         # test accuracy of the checkpoint with the best dev accuracy
         saver.restore(sess, tf.train.latest_checkpoint(args.checkpoint_dir))
         test_acc, test_loss = evaluate(sess, g, *splits["test"])
-
-    text_data.save_meta(args.checkpoint_dir, {
-        "dataset": args.dataset, "tokens": args.tokens, "max_len": args.max_len,
-        "labels": text_data.LABELS, "vocab": vocab})
+        # that checkpoint for TF Serving (and the grader): token ids in, classes out; the
+        # vocabulary that turns a sentence into ids in assets.extra/vocab.json
+        graph = tf.get_default_graph()
+        export = serving.export_saved_model(
+            sess, serving.export_dir(args), inputs={"tokens": g["input_x"]},
+            outputs={"logits": graph.get_tensor_by_name("output/scores:0"),
+                     "probabilities": graph.get_tensor_by_name("output/probabilities:0"),
+                     "classes": graph.get_tensor_by_name("output/predictions:0")},
+            version=sess.run(g["global_step"]), extra_files={"vocab.json": meta})
+    if export:
+        cli.wrote(export)
     print("best dev accuracy %.4f at step %d; test accuracy %.4f (%d sentences)"
           % (best["dev_acc"], best["step"], test_acc, len(splits["test"][0])))
     if args.json:
         cli.write_json(args.json, result_record(args, vocab, splits, step, curve, best,
-                                                test_acc, test_loss))
+                                                test_acc, test_loss, export))
         cli.wrote(args.json)
     if args.plot:
         plot_curve(curve, args, best, test_acc)
@@ -303,7 +315,7 @@ def main(argv=None):
     return 0
 
 
-def result_record(args, vocab, splits, step, curve, best, test_acc, test_loss):
+def result_record(args, vocab, splits, step, curve, best, test_acc, test_loss, export=None):
     """The JSON record of a run."""
     return {
         "script": "apps/text_classification/train.py",
@@ -325,6 +337,7 @@ def result_record(args, vocab, splits, step, curve, best, test_acc, test_loss):
         "train_seconds": round(best["seconds"], 1),
         "reference": "Kim (2014) CNN-rand: 76.1% on MR (10-fold CV, 10662 sentences)",
         "curve": curve,
+        "export": export and cli.shown(export),
     }
 
 
