@@ -23,8 +23,9 @@ batch norm between batch statistics and its moving averages.
     python resnet/train_cifar.py --dataset cifar10 --epochs 200 --restore  # the blog's run
     tensorboard --logdir runs/resnet32
 
-Checkpoints, TensorBoard events, history, JSON result, curves and the weights
-export (.npz and .txt) go to --checkpoint_dir (default runs/resnet32/DATASET/).
+Checkpoints, TensorBoard events, history, JSON result, curves, the weights export
+(.npz and .txt) and the trained model as a TF Serving SavedModel (export/<step>/,
+--export_dir) go to --checkpoint_dir (default runs/resnet32/DATASET/).
 """
 from tfcourse import cli, training
 from tfcourse.compat import tf, slim, session_config
@@ -97,7 +98,8 @@ def main(argv=None):
     logits = tf.cast(logits, tf.float32)
 
     cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-    loss = cross_entropy + tf.losses.get_regularization_loss()
+    # weight decay is summed in the layers' dtype (--dtype), the loss in float32
+    loss = cross_entropy + tf.cast(tf.losses.get_regularization_loss(), tf.float32)
     correct_prediction = tf.equal(tf.argmax(logits, 1), labels)
     accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
     global_step = tf.train.get_or_create_global_step()
@@ -130,6 +132,7 @@ def main(argv=None):
                 run.test(step, *test())
             run.save(step)
         run.finish(test)
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

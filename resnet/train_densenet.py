@@ -25,8 +25,9 @@ its moving averages.
     python resnet/train_densenet.py --dataset cifar10 --epochs 300 --lr_drops 0.5,0.75
     tensorboard --logdir runs/densenet_bc
 
-Checkpoints, TensorBoard events, history, JSON result, curves and the weights
-export (.npz and .txt) go to --checkpoint_dir (default runs/densenet_bc/DATASET/).
+Checkpoints, TensorBoard events, history, JSON result, curves, the weights export
+(.npz and .txt) and the trained model as a TF Serving SavedModel (export/<step>/,
+--export_dir) go to --checkpoint_dir (default runs/densenet_bc/DATASET/).
 """
 from tfcourse import cli, training
 from tfcourse.compat import tf, slim, session_config
@@ -117,7 +118,8 @@ def main(argv=None):
     logits = tf.cast(logits, tf.float32)
 
     cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-    loss = cross_entropy + tf.losses.get_regularization_loss()
+    # weight decay is summed in the layers' dtype (--dtype), the loss in float32
+    loss = cross_entropy + tf.cast(tf.losses.get_regularization_loss(), tf.float32)
     correct_prediction = tf.equal(tf.argmax(logits, 1), labels)
     accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
     global_step = tf.train.get_or_create_global_step()
@@ -151,6 +153,7 @@ def main(argv=None):
                 run.test(step, *test())
             run.save(step)
         run.finish(test)
+        run.export(images, logits)  # a SavedModel for TF Serving (--export_dir)
     return 0
 
 

@@ -158,6 +158,12 @@ MEASURED = {
     'inception10_fashion': ('classifier', 'test_accuracy'),
     'resnet18_mnist': ('classifier', 'test_accuracy'),
     'resnet18_fashion': ('classifier', 'test_accuracy'),
+    'nin_fashion': ('classifier', 'test_accuracy'),
+    'inception_v1_fashion': ('classifier', 'test_accuracy'),
+    'resnet32_fashion': ('classifier', 'test_accuracy'),
+    'densenet_bc40_fashion': ('classifier', 'test_accuracy'),
+    'vgg11_fashion': ('classifier', 'test_accuracy'),
+    'vgg19_fashion': ('classifier', 'test_accuracy'),
 }
 
 #: 2 batches of 4: the quick tier took 17 min 25 s with 3 batches of 8 (2026-12-02), of it
