@@ -493,6 +493,18 @@ def inception_v1(inputs, num_classes=1000, is_training=True, dropout_keep_prob=0
 
 # ---------------------------------------------------------------- Inception-ResNet-v2
 
+def residual_sum(net, branches, scale, activation_fn, concat_axis):
+    """The end of every residual Inception block: the branches concatenated, a linear 1x1
+    convolution back to the input's depth, scaled, added to the input, then ReLU (or not)."""
+    mixed = tf.concat(branches, concat_axis)
+    up = slim.conv2d(mixed, net.get_shape()[concat_axis], 1, normalizer_fn=None,
+                     activation_fn=None, scope='Conv2d_1x1')
+    net += scale * up
+    if activation_fn:
+        net = activation_fn(net)
+    return net
+
+
 @slim.add_arg_scope
 def block35(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, data_format='NHWC'):
     """The 35x35 residual Inception block (Inception-ResNet-A): three towers, concatenated,
@@ -508,13 +520,8 @@ def block35(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, data_format='N
             tower_conv2_0 = slim.conv2d(net, 32, 1, scope='Conv2d_0a_1x1')
             tower_conv2_1 = slim.conv2d(tower_conv2_0, 48, 3, scope='Conv2d_0b_3x3')
             tower_conv2_2 = slim.conv2d(tower_conv2_1, 64, 3, scope='Conv2d_0c_3x3')
-        mixed = tf.concat([tower_conv, tower_conv1_1, tower_conv2_2], concat_axis)
-        up = slim.conv2d(mixed, net.get_shape()[concat_axis], 1, normalizer_fn=None,
-                         activation_fn=None, scope='Conv2d_1x1')
-        net += scale * up
-        if activation_fn:
-            net = activation_fn(net)
-    return net
+        return residual_sum(net, [tower_conv, tower_conv1_1, tower_conv2_2], scale,
+                            activation_fn, concat_axis)
 
 
 @slim.add_arg_scope
@@ -528,13 +535,7 @@ def block17(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, data_format='N
             tower_conv1_0 = slim.conv2d(net, 128, 1, scope='Conv2d_0a_1x1')
             tower_conv1_1 = slim.conv2d(tower_conv1_0, 160, [1, 7], scope='Conv2d_0b_1x7')
             tower_conv1_2 = slim.conv2d(tower_conv1_1, 192, [7, 1], scope='Conv2d_0c_7x1')
-        mixed = tf.concat([tower_conv, tower_conv1_2], concat_axis)
-        up = slim.conv2d(mixed, net.get_shape()[concat_axis], 1, normalizer_fn=None,
-                         activation_fn=None, scope='Conv2d_1x1')
-        net += scale * up
-        if activation_fn:
-            net = activation_fn(net)
-    return net
+        return residual_sum(net, [tower_conv, tower_conv1_2], scale, activation_fn, concat_axis)
 
 
 @slim.add_arg_scope
@@ -548,13 +549,7 @@ def block8(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, data_format='NH
             tower_conv1_0 = slim.conv2d(net, 192, 1, scope='Conv2d_0a_1x1')
             tower_conv1_1 = slim.conv2d(tower_conv1_0, 224, [1, 3], scope='Conv2d_0b_1x3')
             tower_conv1_2 = slim.conv2d(tower_conv1_1, 256, [3, 1], scope='Conv2d_0c_3x1')
-        mixed = tf.concat([tower_conv, tower_conv1_2], concat_axis)
-        up = slim.conv2d(mixed, net.get_shape()[concat_axis], 1, normalizer_fn=None,
-                         activation_fn=None, scope='Conv2d_1x1')
-        net += scale * up
-        if activation_fn:
-            net = activation_fn(net)
-    return net
+        return residual_sum(net, [tower_conv, tower_conv1_2], scale, activation_fn, concat_axis)
 
 
 def inception_resnet_v2(inputs, num_classes=1000, is_training=True, dropout_keep_prob=0.8,
