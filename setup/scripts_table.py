@@ -229,11 +229,16 @@ TRAIN_QUICK = ['--dataset', 'mnist5k', '--data_dir', '{data}/mnist5k', '--steps'
                '--batch_size', '32', '--learning_rate', '3e-3']
 
 
-def _train(name, path, net, dataset, target, report_args, width='0.125', model_args=()):
+def _train(name, path, net, dataset, target, report_args, width='0.125', model_args=(),
+           quick_learning_rate=None):
     """A row of a model folder's train script (a network of the PKU lecture, the blog or the
     weekly notes) on MNIST or Fashion-MNIST, graded against this project's target (the
-    documents give no accuracy for them); ``model_args`` (--depth) go into both tiers."""
+    documents give no accuracy for them); ``model_args`` (--depth) go into both tiers;
+    ``quick_learning_rate`` replaces the quick tier's Adam rate for a script whose optimizer
+    is Momentum."""
     quick = TRAIN_QUICK + ['--width', width] + list(model_args)
+    if quick_learning_rate:
+        quick += ['--learning_rate', quick_learning_rate]
     report = ['--dataset', dataset, '--data_dir', '{data}/' + dataset] + list(model_args) \
         + report_args
     label = '%s test accuracy on %s' % (net, 'Fashion-MNIST' if dataset == 'fashion_mnist'
@@ -640,10 +645,11 @@ SCRIPTS = [
     _train('inception_v1_fashion', 'googlenet/train_inception_v1.py', 'GoogLeNet (Inception v1)',
            'fashion_mnist', 0.92, ['--width', '0.25', '--epochs', '4'] + LATE_DROPS),
     _train('resnet32_fashion', 'resnet/train_cifar.py', 'ResNet-32', 'fashion_mnist', 0.93,
-           ['--epochs', '4', '--augment', 'flip'] + LATE_DROPS, width='0.5'),
+           ['--epochs', '4', '--augment', 'flip'] + LATE_DROPS, width='0.5',
+           quick_learning_rate='0.1'),
     _train('densenet_bc40_fashion', 'resnet/train_densenet.py', 'DenseNet-BC-40 (k = 12)',
            'fashion_mnist', 0.93, ['--epochs', '4'] + LATE_DROPS, width='0.5',
-           model_args=['--depth', '40']),
+           model_args=['--depth', '40'], quick_learning_rate='0.1'),
     _train('vgg11_fashion', 'vggnet/train.py', 'VGG-11 (batch norm)', 'fashion_mnist', 0.925,
            ['--width', '0.25', '--epochs', '9'] + LATE_DROPS, model_args=['--depth', '11']),
     _train('vgg19_fashion', 'vggnet/train.py', 'VGG-19 (batch norm)', 'fashion_mnist', 0.925,
