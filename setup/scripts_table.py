@@ -188,6 +188,12 @@ MEASURED = {
     'inception10_fashion': ('classifier', 'test_accuracy'),
     'resnet18_mnist': ('classifier', 'test_accuracy'),
     'resnet18_fashion': ('classifier', 'test_accuracy'),
+    'nin_fashion': ('classifier', 'test_accuracy'),
+    'inception_v1_fashion': ('classifier', 'test_accuracy'),
+    'resnet32_fashion': ('classifier', 'test_accuracy'),
+    'densenet_bc40_fashion': ('classifier', 'test_accuracy'),
+    'vgg11_fashion': ('classifier', 'test_accuracy'),
+    'vgg19_fashion': ('classifier', 'test_accuracy'),
 }
 
 #: 2 batches of 4: the quick tier took 17 min 25 s with 3 batches of 8 (2026-12-02), of it
@@ -198,7 +204,15 @@ BENCH_REPORT = ['--device', '{device}', '--batch_size', '32', '--num_batches', '
 BENCH_GPU_CHECK = None  # the benchmarks are built in-process, every dtype and layout
 
 
-def _bench(name, path, model, report_forward, report_backward, extra=(), slug=None):
+#: one image a batch in the quick tier for the blog's and the notes' networks beside the
+#: report's four (VGG-19 and Inception-ResNet-V2 cost 1.3 and 2.3 times VGG-16's and
+#: Inception-V3's forward FLOPs)
+BENCH_QUICK_ONE = ['--device', '{device}', '--batch_size', '1', '--num_batches', '2',
+                   '--num_warmup', '1']
+
+
+def _bench(name, path, model, report_forward, report_backward, extra=(), slug=None,
+           quick=BENCH_QUICK):
     figures = [Figure('%s forward, s/batch' % model, 'forward.mean_sec_per_batch',
                       report_forward, 's', 'timing' if report_forward else 'info',
                       TOLERANCES['timing_same_gpu'][0])]
@@ -216,7 +230,7 @@ def _bench(name, path, model, report_forward, report_backward, extra=(), slug=No
                        None, 'GFLOP/s', 'gflops', TOLERANCES['gflops_siblings'][0])]
     slug = slug or name
     return Script(name, path, '%s forward / forward-backward time per batch' % model,
-                  {'quick': [], 'report': []}, BENCH_QUICK + list(extra),
+                  {'quick': [], 'report': []}, quick + list(extra),
                   BENCH_REPORT + list(extra), ('json',),
                   ('results/benchmarks/%s_{device}_b32.json' % slug, None), BENCH_GPU_CHECK,
                   figures)
@@ -335,11 +349,18 @@ def _bf16_speedup():
                   figures)
 
 
-def _train(name, path, net, dataset, target, report_args, width='0.125'):
-    """A row of a model folder's train script (a network of the PKU lecture) on MNIST or
-    Fashion-MNIST, graded against this project's target (the lecture gives no accuracy)."""
-    quick = TRAIN_QUICK + ['--width', width]
-    report = ['--dataset', dataset, '--data_dir', '{data}/' + dataset] + report_args
+def _train(name, path, net, dataset, target, report_args, width='0.125', model_args=(),
+           quick_learning_rate=None):
+    """A row of a model folder's train script (a network of the PKU lecture, the blog or the
+    weekly notes) on MNIST or Fashion-MNIST, graded against this project's target (the
+    documents give no accuracy for them); ``model_args`` (--depth) go into both tiers;
+    ``quick_learning_rate`` replaces the quick tier's Adam rate for a script whose optimizer
+    is Momentum."""
+    quick = TRAIN_QUICK + ['--width', width] + list(model_args)
+    if quick_learning_rate:
+        quick += ['--learning_rate', quick_learning_rate]
+    report = ['--dataset', dataset, '--data_dir', '{data}/' + dataset] + list(model_args) \
+        + report_args
     label = '%s test accuracy on %s' % (net, 'Fashion-MNIST' if dataset == 'fashion_mnist'
                                         else 'MNIST')
     return Script(name, path, '%s trained on %s' % (net, dataset),
@@ -459,6 +480,23 @@ SCRIPTS = [
     # bfloat16's speed-up, graded only where the CPU has bfloat16 units (AVX512_BF16, AMX):
     # the records above are from AMD EPYC VMs (AVX2 only), where bfloat16 is emulated
     _bf16_speedup(),
+    # the networks of blog parts 4, 5 and 7 and of the weekly notes, timed like the report's
+    _bench('inception_v1', 'googlenet/benchmark.py', 'Inception-V1 (GoogLeNet)', None, None,
+           ['--model', 'inception_v1'], quick=BENCH_QUICK_ONE),
+    _bench('inception_resnet_v2', 'googlenet/benchmark.py', 'Inception-ResNet-V2', None, None,
+           ['--model', 'inception_resnet_v2'], quick=BENCH_QUICK_ONE),
+    _bench('vgg11', 'vggnet/benchmark.py', 'VGG-11 (A)', None, None, ['--depth', '11'],
+           quick=BENCH_QUICK_ONE),
+    _bench('vgg11_lrn', 'vggnet/benchmark.py', 'VGG-11-LRN (A-LRN)', None, None,
+           ['--depth', '11', '--lrn'], quick=BENCH_QUICK_ONE),
+    _bench('vgg13', 'vggnet/benchmark.py', 'VGG-13 (B)', None, None, ['--depth', '13'],
+           quick=BENCH_QUICK_ONE),
+    _bench('vgg16_c', 'vggnet/benchmark.py', 'VGG-16-C (1x1)', None, None,
+           ['--depth', '16', '--conv1x1'], quick=BENCH_QUICK_ONE),
+    _bench('vgg19', 'vggnet/benchmark.py', 'VGG-19 (E)', None, None, ['--depth', '19'],
+           quick=BENCH_QUICK_ONE),
+    _bench('densenet121', 'resnet/benchmark_densenet.py', 'DenseNet-121', None, None,
+           quick=BENCH_QUICK_ONE),
     Script('ptb_small', 'lstm_ptb/train.py', 'PTB LSTM language model, small config',
            {'quick': ['ptb'], 'report': ['ptb']},
            ['--data_dir', '{data}/ptb', '--model', 'small', '--epochs', '2'],
@@ -811,6 +849,23 @@ SCRIPTS = [
                '--batch_size', '32', '--steps', '20'],
               ['--dataset', 'fashion_mnist', '--data_dir', '{data}/fashion_mnist', '--width',
                '0.5', '--augment', 'flip', '--batch_size', '64', '--steps', '300']),
+    # The networks of blog parts 4 and 5 and of the weekly notes.  Their cost a step on the
+    # quiet AMD VM, estimated from single-threaded CPU seconds under load (Inception-10: 0.418
+    # CPU s a step of 64 against its recorded 0.258 s): ResNet-32 1.43 s a step of 128.
+    _train('nin_fashion', 'googlenet/train_nin.py', 'Network in Network', 'fashion_mnist', 0.91,
+           ['--width', '0.5', '--epochs', '8'] + LATE_DROPS, width='0.25'),
+    _train('inception_v1_fashion', 'googlenet/train_inception_v1.py', 'GoogLeNet (Inception v1)',
+           'fashion_mnist', 0.92, ['--width', '0.25', '--epochs', '4'] + LATE_DROPS),
+    _train('resnet32_fashion', 'resnet/train_cifar.py', 'ResNet-32', 'fashion_mnist', 0.93,
+           ['--epochs', '4', '--augment', 'flip'] + LATE_DROPS, width='0.5',
+           quick_learning_rate='0.1'),
+    _train('densenet_bc40_fashion', 'resnet/train_densenet.py', 'DenseNet-BC-40 (k = 12)',
+           'fashion_mnist', 0.93, ['--epochs', '4'] + LATE_DROPS, width='0.5',
+           model_args=['--depth', '40'], quick_learning_rate='0.1'),
+    _train('vgg11_fashion', 'vggnet/train.py', 'VGG-11 (batch norm)', 'fashion_mnist', 0.925,
+           ['--width', '0.25', '--epochs', '9'] + LATE_DROPS, model_args=['--depth', '11']),
+    _train('vgg19_fashion', 'vggnet/train.py', 'VGG-19 (batch norm)', 'fashion_mnist', 0.925,
+           ['--width', '0.25', '--epochs', '9'] + LATE_DROPS, model_args=['--depth', '19']),
 ]
 
 

@@ -23,7 +23,7 @@ CANONICAL = os.path.join(REPO_ROOT, 'tests', 'canonical_helpers.py')
 SHARED = os.path.join(REPO_ROOT, 'tfcourse', 'benchmark.py')
 SKIP_DIRS = {'tfcourse', 'tests', 'data', '.git', 'build', 'dist', '__pycache__'}
 BENCHMARKS = ['alexnet/benchmark.py', 'vggnet/benchmark.py', 'googlenet/benchmark.py',
-              'resnet/benchmark.py']
+              'resnet/benchmark.py', 'resnet/benchmark_densenet.py']
 
 
 def top_level_defs(path):
@@ -64,7 +64,7 @@ def copies():
 
 def test_canonical_helpers_are_documented():
     assert set(CANONICAL_DEFS) == BOOK_HELPERS
-    assert len(copies()) >= 4 * 2 + 3  # print_activations, time_tensorflow_run x 4; VGG's 3
+    assert len(copies()) >= 5 * 2 + 3  # print_activations, time_tensorflow_run x 5; VGG's 3
 
 
 def test_every_benchmark_has_its_own_copies():

@@ -43,18 +43,55 @@ LAYOUTS += [pytest.param(fmt, dtype, towers, marks=pytest.mark.slow)
                                        ('NHWC', 'float32', 2)]]
 
 
+# The blog's and the notes' networks: their own op types (LRN in GoogLeNet and A-LRN, the
+# scaled residual sums of Inception-ResNet-v2, DenseNet's concatenations) in NCHW float16.
+# Inception-ResNet-v2 (about a minute a layout here) and the other layouts under -m slow.
+NETS = [('googlenet/benchmark.py', ['--model', 'inception_v1']),
+        pytest.param('googlenet/benchmark.py', ['--model', 'inception_resnet_v2'],
+                     marks=pytest.mark.slow),
+        ('vggnet/benchmark.py', ['--depth', '11', '--lrn']),
+        ('resnet/benchmark_densenet.py', [])]
+NET_LAYOUTS = [('NCHW', 'float16', 0)]
+NET_LAYOUTS += [pytest.param(fmt, dtype, towers, marks=pytest.mark.slow)
+                for fmt, dtype, towers in [('NCHW', 'bfloat16', 0), ('NCHW', 'float32', 0),
+                                           ('NHWC', 'float32', 0), ('NCHW', 'float16', 2)]]
+
+
+def _values(param):
+    """The values of a parametrize entry, plain or pytest.param."""
+    return getattr(param, 'values', None) or param
+
+
+def _ids(layouts):
+    return ['%s-%s-%dtowers' % _values(layout) for layout in layouts]
+
+
 @pytest.fixture(scope='module')
 def benchmark_modules(load_script):
-    return {path: load_script(path, 'gpu_' + path.split('/')[0]) for path, _ in BENCHMARKS}
+    paths = sorted({_values(entry)[0] for entry in BENCHMARKS + NETS})
+    return {path: load_script(path, 'gpu_' + path.replace('/', '_')[:-3]) for path in paths}
 
 
 @pytest.mark.parametrize('path, extra', BENCHMARKS, ids=[p.split('/')[0] for p, _ in BENCHMARKS])
-@pytest.mark.parametrize('data_format, dtype, towers', LAYOUTS,
-                         ids=['%s-%s-%dtowers' % (getattr(layout, 'values', None) or layout)
-                              for layout in LAYOUTS])
+@pytest.mark.parametrize('data_format, dtype, towers', LAYOUTS, ids=_ids(LAYOUTS))
 def test_benchmark_graph_has_gpu_kernels(benchmark_modules, monkeypatch, path, extra,
                                          data_format, dtype, towers):
-    module = benchmark_modules[path]
+    check_benchmark_graph(benchmark_modules[path], monkeypatch, extra, data_format, dtype,
+                          towers)
+
+
+@pytest.mark.parametrize('path, extra', NETS, ids=[' '.join(_values(e)[1])
+                                                   or _values(e)[0].split('/')[1][:-3]
+                                                   for e in NETS])
+@pytest.mark.parametrize('data_format, dtype, towers', NET_LAYOUTS, ids=_ids(NET_LAYOUTS))
+def test_network_variants_have_gpu_kernels(benchmark_modules, monkeypatch, path, extra,
+                                           data_format, dtype, towers):
+    check_benchmark_graph(benchmark_modules[path], monkeypatch, extra, data_format, dtype,
+                          towers)
+
+
+def check_benchmark_graph(module, monkeypatch, extra, data_format, dtype, towers):
+    """The script's benchmark graph built for a pretend GPU has a GPU kernel for every op."""
     monkeypatch.setattr(benchmark, 'gpu_names', lambda: [gpu_check.PRETEND_GPU] * 2)
     with contextlib.redirect_stdout(io.StringIO()):
         net = benchmark.build_only(module.run_benchmark, [

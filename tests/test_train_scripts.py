@@ -1,4 +1,4 @@
-"""The five train scripts, each trained a few steps on the real 5000-digit MNIST subset.
+"""The train scripts, each trained a few steps on the real 5000-digit MNIST subset.
 
 Per script: the loss falls and the accuracy beats chance; checkpoints, JSON,
 curves; --restore resumes at the saved step; the TensorBoard event file has
@@ -25,19 +25,29 @@ SCRIPTS = {
     "vggnet/train.py": ("vgg16", 0.125),
     "googlenet/train.py": ("inception10", 0.5),
     "resnet/train.py": ("resnet18", 0.125),
+    "googlenet/train_nin.py": ("nin", 0.25),
+    "googlenet/train_inception_v1.py": ("inception_v1", 0.25),
+    "resnet/train_cifar.py": ("resnet32", 0.5),
+    "resnet/train_densenet.py": ("densenet_bc", 0.5),
 }
+#: the learning rate where a script's optimizer is not Adam (Momentum, as its document's)
+LEARNING_RATES = {"resnet/train_cifar.py": 0.1, "resnet/train_densenet.py": 0.1}
+#: flags that pick a small form of the network here
+MODEL_ARGS = {"resnet/train_densenet.py": ["--depth", 16]}
+#: the layer that gives the class scores, where it is not logits/
+CLASSIFIER = {"googlenet/train_nin.py": "mlpconv3/cccp2/weights"}
 STEPS = 40
-#: LeNet-5 is quick and runs the shared loop; the four bigger nets are marked slow
+#: LeNet-5 is quick and runs the shared loop; the bigger nets are marked slow
 PARAMS = [name if name == "mnist_cnn/lenet5.py" else pytest.param(name, marks=pytest.mark.slow)
           for name in sorted(SCRIPTS)]
 
 
-def base_args(data_dir, width, tmp, steps=STEPS):
+def base_args(data_dir, width, tmp, steps=STEPS, script=None):
     return ["--dataset", "mnist5k", "--data_dir", data_dir, "--steps", steps, "--width", width,
-            "--batch_size", 32, "--learning_rate", 3e-3, "--log_every", 10, "--save_every", 20,
-            "--eval_every", 20,
+            "--batch_size", 32, "--learning_rate", LEARNING_RATES.get(script, 3e-3),
+            "--log_every", 10, "--save_every", 20, "--eval_every", 20,
             "--checkpoint_dir", tmp / "ckpt", "--json", tmp / "result.json",
-            "--plot", tmp / "curves.png"]
+            "--plot", tmp / "curves.png"] + MODEL_ARGS.get(script, [])
 
 
 @pytest.fixture(scope="module", params=PARAMS)
@@ -46,7 +56,7 @@ def short_run(request, run_script, fetch, tmp_path_factory):
     script = request.param
     name, width = SCRIPTS[script]
     tmp = tmp_path_factory.mktemp(name)
-    proc = run_script(script, *base_args(fetch("mnist5k"), width, tmp))
+    proc = run_script(script, *base_args(fetch("mnist5k"), width, tmp, script=script))
     return script, tmp, proc, json.loads((tmp / "result.json").read_text())
 
 
@@ -62,7 +72,9 @@ def test_short_run_learns_real_digits(short_run):
     assert result["test_loss"] < 0.8 * train[0]["loss"]
     assert result["test_accuracy"] > 0.3
     # the learning rate falls tenfold after a third and after two thirds of the steps
-    assert [h["learning_rate"] for h in train][::2] == pytest.approx([3e-3, 3e-4, 3e-5])
+    rate = LEARNING_RATES.get(script, 3e-3)
+    assert [h["learning_rate"] for h in train][::2] == pytest.approx([rate, rate / 10,
+                                                                      rate / 100])
     assert "steps/s" in proc.stdout and "ETA" in proc.stdout
     assert "test accuracy" in proc.stdout and "wrote %s" % (tmp / "result.json") in proc.stdout
     assert (tmp / "curves.png").stat().st_size > 10000
@@ -74,7 +86,8 @@ def test_restore_resumes_at_the_saved_step(short_run, run_script, fetch, tmp_pat
     script, tmp, _, first = short_run
     shutil.copytree(str(tmp / "ckpt"), str(tmp_path / "ckpt"))
     name, width = SCRIPTS[script]
-    args = base_args(fetch("mnist5k"), width, tmp_path, steps=STEPS + 10) + ["--restore"]
+    args = base_args(fetch("mnist5k"), width, tmp_path, steps=STEPS + 10,
+                     script=script) + ["--restore"]
     proc = run_script(script, *args)
     resumed = json.loads((tmp_path / "result.json").read_text())
     assert "(step %d)" % STEPS in proc.stdout and "restored" in proc.stdout
@@ -105,19 +118,43 @@ def test_event_file_holds_scalars_histograms_images_and_graph(short_run, read_ev
 def test_weights_export_round_trips(short_run):
     from tfcourse.compat import tf
 
-    _, tmp, _, result = short_run
+    script, tmp, _, result = short_run
+    classifier = CLASSIFIER.get(script, "logits/weights")
     weights = np.load(str(tmp / "ckpt" / "weights.npz"))
     reader = tf.train.load_checkpoint(str(tmp / "ckpt" / ("model.ckpt-%d" % STEPS)))
     for name in weights.files:
         np.testing.assert_array_equal(weights[name], reader.get_tensor(name))
-    assert "logits/weights" in weights.files
+    assert classifier in weights.files and weights[classifier].shape[-1] == 10
     assert not any("Adam" in n or n == "global_step" for n in weights.files)
     trainable = sum(weights[n].size for n in weights.files if "moving_" not in n)
     assert trainable == result["parameters"]
     summary = (tmp / "ckpt" / "weights.txt").read_text().splitlines()
     assert summary[-1] == "%d arrays, %d trainable parameters" % (len(weights.files), trainable)
-    assert any(line.split()[0] == "logits/weights" and line.split()[1] == "%dx10"
-               % weights["logits/weights"].shape[0] for line in summary)
+    assert any(line.split()[0] == classifier and line.split()[1] == "x".join(
+        map(str, weights[classifier].shape)) for line in summary)
+
+
+@pytest.mark.parametrize("script, kwargs, parameters", [
+    ("resnet/train_cifar.py", {}, 465290),             # He et al.: 0.46 M (ResNet-32, CIFAR-10)
+    ("resnet/train_densenet.py", {"depth": 100}, 769162),  # Huang et al.: 0.8 M (BC, k = 12)
+    ("resnet/train_densenet.py", {"depth": 40}, 176122),
+    ("googlenet/train_nin.py", {}, 966986),            # Lin et al.'s CIFAR-10 NIN: 0.97 M
+    ("googlenet/train_inception_v1.py", {}, 5976122),  # GoogLeNet's modules, 10 classes
+    ("vggnet/train.py", {"depth": 11}, 9750922),
+    ("vggnet/train.py", {"depth": 19}, 20554826),
+])
+def test_small_image_nets_have_their_papers_parameter_counts(load_script, script, kwargs,
+                                                             parameters):
+    """On CIFAR-10's 32x32x3 images, 10 classes, at width 1 (batch-norm moving averages not
+    counted; batch norm's beta takes the place of a bias)."""
+    from tfcourse import benchmark
+    from tfcourse.compat import tf
+
+    module = load_script(script, "params_" + script.replace("/", "_")[:-3])
+    with tf.Graph().as_default():
+        logits = module.inference(tf.zeros([2, 32, 32, 3]), 10, False, **kwargs)
+        assert logits.get_shape().as_list() == [2, 10]
+        assert benchmark.count_parameters(tf.trainable_variables()) == parameters
 
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
@@ -125,7 +162,7 @@ def test_every_op_has_a_gpu_kernel(fetch, tmp_path, script):
     """The script's whole training graph (placeholders, model, loss, Adam, schedule, the
     summaries and the checkpoint ops), built for a GPU by ``python -m tfcourse.gpu_check``."""
     report = tmp_path / "gpu_check.jsonl"
-    args = base_args(fetch("mnist5k"), SCRIPTS[script][1], tmp_path, steps=10)
+    args = base_args(fetch("mnist5k"), SCRIPTS[script][1], tmp_path, steps=10, script=script)
     proc = subprocess.run([sys.executable, "-m", "tfcourse.gpu_check", "--report", str(report),
                            os.path.join(REPO_ROOT, script)] + [str(a) for a in args],
                           cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

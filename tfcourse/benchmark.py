@@ -459,14 +459,17 @@ class Benchmark:
     flags ('ResNet-V2-{depth}'); ``image_size`` is the side of the square random images;
     ``float32_ops`` names the op types the model computes in float32 under --dtype
     float16/bfloat16 (no fast kernel in that dtype); ``add_flags(parser)`` adds the
-    model's own flags (--depth)."""
+    model's own flags (--depth, --model).  ``name``, ``image_size`` and ``float32_ops`` may
+    also be functions of the parsed flags (a script whose --model picks the network)."""
 
     def __init__(self, doc, name, image_size, argv=None, float32_ops=(), add_flags=None):
-        parser = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
+        parser = argparse.ArgumentParser(description=(doc or str(name)).splitlines()[0])
         add_benchmark_flags(parser)
         if add_flags:
             add_flags(parser)
         args = self.args = check_benchmark_flags(parser.parse_args(argv))
+        name, image_size, float32_ops = [value(args) if callable(value) else value
+                                         for value in (name, image_size, float32_ops)]
         self.name = name.format(**vars(args))
         self.image_size = image_size
         if args.json is None:

@@ -151,8 +151,13 @@ def step_schedule(global_step, learning_rate, steps, fractions=None, drop_steps=
 
 
 def parse_args(parser, argv, name):
-    """Parse, check (one-line errors, exit 2) and fill in the defaults that depend on --dataset."""
+    """Parse, check (one-line errors, exit 2) and fill in the defaults that depend on --dataset.
+
+    ``name`` (the run folder under runs/ and the JSON's name) may be a function of the parsed
+    flags, e.g. ``lambda args: 'vgg%d' % args.depth``."""
     args = parser.parse_args(argv)
+    if callable(name):
+        name = name(args)
     for dest, default in getattr(parser, "fixed", {}).items():
         if getattr(args, dest) != default:
             raise cli.UserError("--%s is not a setting of this script (its network and recipe "

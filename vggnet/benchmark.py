@@ -6,9 +6,13 @@ random 224x224 images held in a tf.Variable.  ``time_tensorflow_run`` times
 the forward pass (the logits fc8, keep_prob 1.0; the book fetches their
 argmax) and the forward-backward pass (the gradients of an l2 loss on fc8
 with respect to all 138 million parameters, keep_prob 0.5): 10 warm-up +
---num_batches steps each.
+--num_batches steps each.  --depth 11, 13 or 19 builds the VGG paper's other
+configurations (A, B, E; blog part 5 shows their table), --depth 11 --lrn
+its A-LRN and --conv1x1 its C (1x1 convolutions in groups 3-5 of VGG-16).
 
     python vggnet/benchmark.py                  # batch 32, 100 batches, GPU if there is one
+    python vggnet/benchmark.py --depth 19       # VGG-19 (configuration E)
+    python vggnet/benchmark.py --depth 11 --lrn # A-LRN
     python vggnet/benchmark.py --help           # every flag (tfcourse/benchmark.py)
 """
 import math
@@ -96,36 +100,49 @@ def mpool_op(input_op, name, kh, kw, dh, dw, data_format='NHWC'):
                           data_format=data_format, name=name)
 
 
-def inference_op(input_op, keep_prob, data_format='NHWC'):
-    """VGG-16; returns (predictions, softmax, fc8, parameters)."""
+#: the VGG paper's configurations (its Table 1), by depth: the filters of each convolution,
+#: group by group (A: 11 weight layers, B: 13, D: 16, E: 19; three fc layers follow)
+CONFIGS = {
+    11: ((64,), (128,), (256, 256), (512, 512), (512, 512)),
+    13: ((64, 64), (128, 128), (256, 256), (512, 512), (512, 512)),
+    16: ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)),
+    19: ((64, 64), (128, 128), (256, 256, 256, 256), (512, 512, 512, 512),
+         (512, 512, 512, 512)),
+}
+
+
+def lrn_op(input_op, name, data_format='NHWC'):
+    """The paper's A-LRN normalisation (Krizhevsky's: size 5, k 2, alpha 1e-4, beta 0.75).
+
+    tf.nn.lrn normalises across the last axis only, and its GPU kernel is float32 only:
+    NCHW goes through NHWC, float16/bfloat16 through float32."""
+    with tf.name_scope(name):
+        x = tf.transpose(input_op, [0, 2, 3, 1]) if data_format == 'NCHW' else input_op
+        x = tf.nn.lrn(tf.cast(x, tf.float32), depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
+        x = tf.transpose(x, [0, 3, 1, 2]) if data_format == 'NCHW' else x
+        return tf.cast(x, input_op.dtype)
+
+
+def inference_op(input_op, keep_prob, data_format='NHWC', depth=16, lrn=False, conv1x1=False):
+    """VGG-``depth`` (configuration A, B, D or E); ``lrn``: A-LRN (LRN after conv1_1);
+    ``conv1x1``: configuration C (the last convolution of groups 3-5 is 1x1). Returns
+    (predictions, softmax, fc8, parameters)."""
     p = []
     df = data_format
-    # block 1: 2 x conv 3x3/64, max pool 2x2 -> 112x112
-    conv1_1 = conv_op(input_op, name="conv1_1", kh=3, kw=3, n_out=64, dh=1, dw=1, p=p, data_format=df)
-    conv1_2 = conv_op(conv1_1, name="conv1_2", kh=3, kw=3, n_out=64, dh=1, dw=1, p=p, data_format=df)
-    pool1 = mpool_op(conv1_2, name="pool1", kh=2, kw=2, dh=2, dw=2, data_format=df)
-    # block 2: 2 x conv 3x3/128, max pool -> 56x56
-    conv2_1 = conv_op(pool1, name="conv2_1", kh=3, kw=3, n_out=128, dh=1, dw=1, p=p, data_format=df)
-    conv2_2 = conv_op(conv2_1, name="conv2_2", kh=3, kw=3, n_out=128, dh=1, dw=1, p=p, data_format=df)
-    pool2 = mpool_op(conv2_2, name="pool2", kh=2, kw=2, dh=2, dw=2, data_format=df)
-    # block 3: 3 x conv 3x3/256, max pool -> 28x28
-    conv3_1 = conv_op(pool2, name="conv3_1", kh=3, kw=3, n_out=256, dh=1, dw=1, p=p, data_format=df)
-    conv3_2 = conv_op(conv3_1, name="conv3_2", kh=3, kw=3, n_out=256, dh=1, dw=1, p=p, data_format=df)
-    conv3_3 = conv_op(conv3_2, name="conv3_3", kh=3, kw=3, n_out=256, dh=1, dw=1, p=p, data_format=df)
-    pool3 = mpool_op(conv3_3, name="pool3", kh=2, kw=2, dh=2, dw=2, data_format=df)
-    # block 4: 3 x conv 3x3/512, max pool -> 14x14
-    conv4_1 = conv_op(pool3, name="conv4_1", kh=3, kw=3, n_out=512, dh=1, dw=1, p=p, data_format=df)
-    conv4_2 = conv_op(conv4_1, name="conv4_2", kh=3, kw=3, n_out=512, dh=1, dw=1, p=p, data_format=df)
-    conv4_3 = conv_op(conv4_2, name="conv4_3", kh=3, kw=3, n_out=512, dh=1, dw=1, p=p, data_format=df)
-    pool4 = mpool_op(conv4_3, name="pool4", kh=2, kw=2, dh=2, dw=2, data_format=df)
-    # block 5: 3 x conv 3x3/512, max pool -> 7x7
-    conv5_1 = conv_op(pool4, name="conv5_1", kh=3, kw=3, n_out=512, dh=1, dw=1, p=p, data_format=df)
-    conv5_2 = conv_op(conv5_1, name="conv5_2", kh=3, kw=3, n_out=512, dh=1, dw=1, p=p, data_format=df)
-    conv5_3 = conv_op(conv5_2, name="conv5_3", kh=3, kw=3, n_out=512, dh=1, dw=1, p=p, data_format=df)
-    pool5 = mpool_op(conv5_3, name="pool5", kh=2, kw=2, dh=2, dw=2, data_format=df)
-    for layer in (conv1_1, conv1_2, pool1, conv2_1, conv2_2, pool2, conv3_1, conv3_2, conv3_3,
-                  pool3, conv4_1, conv4_2, conv4_3, pool4, conv5_1, conv5_2, conv5_3, pool5):
-        print_activations(layer)
+    net = input_op
+    # five groups of convolutions (3x3, stride 1, SAME), each ending in 2x2 max pooling:
+    # 224 -> 112 -> 56 -> 28 -> 14 -> 7
+    for group, filters in enumerate(CONFIGS[depth], 1):
+        for layer, n_out in enumerate(filters, 1):
+            k = 1 if conv1x1 and group >= 3 and layer == len(filters) else 3
+            net = conv_op(net, name="conv%d_%d" % (group, layer), kh=k, kw=k, n_out=n_out,
+                          dh=1, dw=1, p=p, data_format=df)
+            print_activations(net)
+            if lrn and group == 1 and layer == 1:
+                net = lrn_op(net, name="lrn1", data_format=df)
+        net = mpool_op(net, name="pool%d" % group, kh=2, kw=2, dh=2, dw=2, data_format=df)
+        print_activations(net)
+    pool5 = net
 
     # flatten 7x7x512 (channels last, so that fc6 sees the same order in NCHW)
     if data_format == 'NCHW':
@@ -146,18 +163,42 @@ def inference_op(input_op, keep_prob, data_format='NHWC'):
     return predictions, softmax, fc8, p
 
 
+def add_config_flags(parser):
+    parser.add_argument('--depth', type=int, default=16, choices=sorted(CONFIGS),
+                        help='weight layers: 11, 13, 16 or 19, the VGG paper\'s configurations '
+                             'A, B, D and E (default 16)')
+    parser.add_argument('--lrn', action='store_true',
+                        help='with --depth 11: configuration A-LRN (LRN after the first '
+                             'convolution)')
+    parser.add_argument('--conv1x1', action='store_true',
+                        help='with --depth 16: configuration C (the last convolution of groups '
+                             '3-5 is 1x1)')
+
+
+def model_name(args):
+    """VGG-16, VGG-11-LRN (A-LRN), VGG-16-C (configuration C)."""
+    return 'VGG-%d%s%s' % (args.depth, '-LRN' if args.lrn else '', '-C' if args.conv1x1 else '')
+
+
 def run_benchmark(argv=None):
-    """Time VGG-16's forward and forward-backward passes on random images, as the book does;
+    """Time VGG-16's (--depth, --lrn, --conv1x1: the other configurations) forward and
+    forward-backward passes on random images, as the book does;
     tfcourse/benchmark.py supplies the flags, the towers (--num_gpus), the compute dtype
     (--dtype), the efficiency figures and the JSON record."""
-    bench = benchmark.Benchmark(__doc__, 'VGG-16', 224, argv)
+    bench = benchmark.Benchmark(__doc__, model_name, 224, argv,
+                                float32_ops=lambda args: ('LRN',) if args.lrn else (),
+                                add_flags=add_config_flags)
     args = bench.args
+    if args.lrn and args.depth != 11 or args.conv1x1 and args.depth != 16:
+        raise cli.UserError('--lrn goes with --depth 11 (A-LRN), --conv1x1 with --depth 16 '
+                            '(configuration C)')
     with tf.Graph().as_default():
         keep_prob = tf.placeholder(tf.float32, name='keep_prob')
         towers = []
         for images in bench.tower_images():  # a batch of random 224x224 images per device
             predictions, softmax, fc8, p = inference_op(images, tf.cast(keep_prob, images.dtype),
-                                                        args.data_format)
+                                                        args.data_format, args.depth, args.lrn,
+                                                        args.conv1x1)
             # Add a simple objective so we can calculate the backward pass.
             objective = tf.nn.l2_loss(tf.cast(fc8, tf.float32))
             # Compute the gradient with respect to all the parameters.

@@ -4,10 +4,13 @@ The PKU lecture's VGG16 (p36_cifar10_vgg16.py) for 32x32 images: five groups
 of 3x3 convolutions (2 x 64, 2 x 128, 3 x 256, 3 x 512, 3 x 512 filters; each
 with batch norm and ReLU), each group ending in 2x2 max pooling (same padding,
 so 28x28 works too), then two fully connected layers of 512 units with dropout
-0.2 and a softmax layer. The lecture also drops 20 % ("D (0.2)") after each
-group; before the next batch norm that stalls training at reduced width (digit
-subset, --width 0.25: 16 % test accuracy after 300 steps with it, 95 % after
-150 without), so it is off unless --group_dropout 0.2. Written with tf_slim:
+0.2 and a softmax layer. --depth 11, 13 or 19 gives the other configurations
+of the VGG paper that blog part 5 shows (A, B and E: 1, 1, 2, 2, 2 / 2, 2, 2,
+2, 2 / 2, 2, 4, 4, 4 convolutions a group) with the same layers around them.
+The lecture also drops 20 % ("D (0.2)") after each group; before the next
+batch norm that stalls training at reduced width (digit subset, --width 0.25:
+16 % test accuracy after 300 steps with it, 95 % after 150 without), so it is
+off unless --group_dropout 0.2. Written with tf_slim:
 ``arg_scope`` gives every convolution batch norm, ReLU and L2 weight decay,
 and the ``is_training`` placeholder switches batch norm (batch statistics or
 moving averages) and dropout (on or off). Adam as in the lecture; the learning
@@ -18,26 +21,32 @@ project's schedule.
     python vggnet/train.py --dataset mnist5k --steps 300 --width 0.25    # a quick look
     python vggnet/train.py --dataset fashion_mnist --epochs 5 --width 0.25
     python vggnet/train.py --dataset cifar10 --epochs 60 --restore        # continue a run
+    python vggnet/train.py --dataset fashion_mnist --epochs 9 --width 0.25 --depth 11
     tensorboard --logdir runs/vgg16
 
 Checkpoints, TensorBoard events, history, JSON result, curves, the weights export
 (.npz and .txt) and the trained model as a TF Serving SavedModel (export/<step>/,
---export_dir) go to --checkpoint_dir (default runs/vgg16/DATASET/).
+--export_dir) go to --checkpoint_dir (default runs/vgg16/DATASET/, runs/vgg11/... with
+--depth 11).
 """
 from tfcourse import cli, training
 from tfcourse.compat import tf, slim, session_config
 
-NAME = 'vgg16'
+NAME = 'vgg{depth}'  # vgg16, or vgg11/vgg13/vgg19 with --depth
 #: this project's targets for the test accuracy (the PKU lecture states none)
 TARGETS = {'fashion_mnist': 0.925}
 
 
 #: filters of the convolutions of each group
-GROUPS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+FILTERS = (64, 128, 256, 512, 512)
+#: convolutions a group, by depth (the VGG paper's configurations A, B, D and E; 16 is the PKU
+#: lecture's VGG16)
+CONVS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
 
 
-def inference(images, num_classes, is_training, width=1.0, weight_decay=1e-4, group_dropout=0.0):
-    """VGG-16 with batch norm for small images; returns the logits."""
+def inference(images, num_classes, is_training, width=1.0, weight_decay=1e-4, group_dropout=0.0,
+              depth=16):
+    """VGG-``depth`` with batch norm for small images; returns the logits."""
     batch_norm_params = {'is_training': is_training, 'decay': 0.9,
                          'updates_collections': tf.GraphKeys.UPDATE_OPS}
     with slim.arg_scope([slim.conv2d, slim.fully_connected], activation_fn=tf.nn.relu,
@@ -46,9 +55,9 @@ def inference(images, num_classes, is_training, width=1.0, weight_decay=1e-4, gr
         with slim.arg_scope([slim.conv2d], padding='SAME', normalizer_fn=slim.batch_norm,
                             normalizer_params=batch_norm_params):
             net = images
-            for group, filters in enumerate(GROUPS, 1):
-                for layer, depth in enumerate(filters, 1):
-                    net = slim.conv2d(net, training.scaled(depth, width), [3, 3],
+            for group, (filters, convs) in enumerate(zip(FILTERS, CONVS[depth]), 1):
+                for layer in range(1, convs + 1):
+                    net = slim.conv2d(net, training.scaled(filters, width), [3, 3],
                                       scope='conv%d_%d' % (group, layer))
                 net = slim.max_pool2d(net, [2, 2], stride=2, padding='SAME',
                                       scope='pool%d' % group)
@@ -68,7 +77,10 @@ def main(argv=None):
     parser.add_argument('--group_dropout', type=cli.finite_float, default=0.0,
                         help='drop rate after each convolution group (the PKU lecture: 0.2) '
                              '(default: %(default)s)')
-    args = training.parse_args(parser, argv, NAME)
+    parser.add_argument('--depth', type=int, choices=sorted(CONVS), default=16,
+                        help='weight layers: 11, 13, 16 or 19 (the VGG paper\'s A, B, D, E) '
+                             '(default: %(default)s)')
+    args = training.parse_args(parser, argv, lambda a: NAME.format(depth=a.depth))
     if not 0.0 <= args.group_dropout < 1.0:
         raise cli.UserError('--group_dropout must be in [0, 1), got %g' % args.group_dropout)
     data = training.load_data(args)
@@ -82,7 +94,7 @@ def main(argv=None):
     is_training = tf.placeholder_with_default(False, [], name='is_training')
     with training.compute_dtype(args.dtype):  # --dtype: float32 weights, 16-bit layers
         logits = inference(training.to_unit(images, args.dtype), data.num_classes, is_training,
-                           args.width, args.weight_decay, args.group_dropout)
+                           args.width, args.weight_decay, args.group_dropout, args.depth)
     logits = tf.cast(logits, tf.float32)
 
     cross_entropy = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
@@ -104,7 +116,8 @@ def main(argv=None):
                                  {images: data.test_images, labels: data.test_labels})
 
     with tf.Session(config=session_config()) as sess:
-        run = training.Run(sess, args, NAME, data, TARGETS.get(args.dataset))
+        run = training.Run(sess, args, NAME.format(depth=args.depth), data,
+                           TARGETS.get(args.dataset))
         for step, (batch_images, batch_labels) in run.steps():
             if args.input == 'feed':  # the book's feed_dict
                 feed = {images: batch_images, labels: batch_labels, is_training: True}
