@@ -25,6 +25,7 @@ import subprocess
 import sys
 
 import pytest
+import script_forks
 
 from tfcourse import REPO_ROOT, default_data_dir
 
@@ -37,9 +38,12 @@ def _run_script(relpath, *args, timeout=1200, check=True, env=None, cwd=None):
     cmd = [sys.executable, os.path.join(REPO_ROOT, relpath)] + [str(a) for a in args]
     full_env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     full_env.update(env or {})
-    proc = subprocess.run(cmd, cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
-                          env=full_env)
+    if script_forks.usable(cmd, full_env):  # TensorFlow loaded once, not in every run
+        proc = script_forks.run(cmd, cwd or REPO_ROOT, full_env, timeout)
+    else:
+        proc = subprocess.run(cmd, cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
+                              env=full_env)
     if check and proc.returncode != 0:
         raise AssertionError("%s exited %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
                              % (" ".join(cmd), proc.returncode, proc.stdout[-4000:],

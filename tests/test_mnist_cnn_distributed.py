@@ -69,10 +69,10 @@ def train_module():
 # ------------------------------------------------------------ the launcher
 @pytest.fixture(scope="module")
 def async_run(run_script, fetch, tmp_path_factory):
-    """300 global steps of batch 50, async, 2 workers, via the launcher as a user runs it."""
+    """200 global steps of batch 50, async, 2 workers, via the launcher as a user runs it."""
     tmp = tmp_path_factory.mktemp("dist_async")
-    proc = run_script(LAUNCHER, "--data_dir", fetch("mnist5k"), "--steps", 300,
-                      "--log_every", 25, "--save_every", 100, "--checkpoint_dir", tmp / "ckpt",
+    proc = run_script(LAUNCHER, "--data_dir", fetch("mnist5k"), "--steps", 200,
+                      "--log_every", 25, "--save_every", 60, "--checkpoint_dir", tmp / "ckpt",
                       "--json", tmp / "result.json", "--log_dir", tmp / "logs",
                       "--timeout", 280, timeout=300)
     return tmp, proc, json.loads((tmp / "result.json").read_text())
@@ -80,19 +80,19 @@ def async_run(run_script, fetch, tmp_path_factory):
 
 def test_local_cluster_learns_real_digits(async_run):
     tmp, proc, result = async_run
-    # 300 async global steps reach ~0.91 here (a single process: ~0.90 after 250 steps)
-    assert result["test_accuracy"] >= 0.85
+    # 200 async global steps reach ~0.87 here (a single process: ~0.90 after 250 steps)
+    assert result["test_accuracy"] >= 0.8
     assert result["mode"] == "async" and result["test_examples"] == 1000
-    assert result["final_global_step"] >= 300
+    assert result["final_global_step"] >= 200
     assert len(result["worker_hosts"]) == 2 and len(result["ps_hosts"]) == 1
     assert all(h.startswith("127.0.0.1:") for h in result["ps_hosts"] + result["worker_hosts"])
     # both workers trained and reported progress with rate and ETA
     for worker in (0, 1):
-        assert re.search(r"\[worker%d\] worker %d: global step \d+/300 .*global steps/s.*ETA"
+        assert re.search(r"\[worker%d\] worker %d: global step \d+/200 .*global steps/s.*ETA"
                          % (worker, worker), proc.stdout)
         assert "[worker%d] worker %d: done" % (worker, worker) in proc.stdout
-    # the chief ran only part of the 300 steps: the other worker did the rest
-    assert result["chief_local_steps"] < 250
+    # the chief ran only part of the 200 steps: the other worker did the rest
+    assert result["chief_local_steps"] < 170
     assert "cluster: 2 workers finished" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
 
@@ -104,11 +104,11 @@ def test_launcher_keeps_logs_and_stops_the_ps(async_run):
     pids = started_pids(proc.stdout)
     assert len(pids) == 3
     assert not any(pid_alive(pid) for pid in pids)
-    # the chief saved every ~100 global steps (async steps jump) and at the end
+    # the chief saved every ~60 global steps (async steps jump) and at the end
     saved = sorted(int(m) for m in re.findall(r"model\.ckpt-(\d+)\.index",
                                                " ".join(os.listdir(str(tmp / "ckpt")))))
     assert len(saved) >= 3
-    assert checkpoint_step(tmp / "ckpt") == saved[-1] >= 300
+    assert checkpoint_step(tmp / "ckpt") == saved[-1] >= 200
 
 
 def test_chief_writes_summaries(async_run, read_events):
@@ -238,8 +238,8 @@ def checkpoint_step(ckpt_dir):
 
 @pytest.fixture
 def cluster(fetch, tmp_path):
-    c = Cluster(tmp_path, ["--data_dir", fetch("mnist5k"), "--steps", 450, "--log_every", 5,
-                           "--save_every", 50, "--checkpoint_dir", tmp_path / "ckpt",
+    c = Cluster(tmp_path, ["--data_dir", fetch("mnist5k"), "--steps", 240, "--log_every", 5,
+                           "--save_every", 40, "--checkpoint_dir", tmp_path / "ckpt",
                            "--json", tmp_path / "result.json", "--max_wait_secs", 120])
     yield c
     c.kill_all()
@@ -252,22 +252,22 @@ def test_killed_workers_resume_without_losing_the_global_step(cluster, tmp_path)
 
     # 1. SIGKILL the non-chief mid-run; restarted, it rejoins at the ps's global step
     cluster.wait_for(worker, lambda t: "starting at global step" in t, "worker 1 to start")
-    cluster.wait_for(chief, lambda t: max(logged_steps(t) or [0]) >= 80, "global step 80")
+    cluster.wait_for(chief, lambda t: max(logged_steps(t) or [0]) >= 40, "global step 40")
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
     seen_before = max(logged_steps(cluster.output(chief)))  # the ps was at least there
     worker = cluster.start("worker", 1)
     text = cluster.wait_for(worker, lambda t: "starting at global step" in t, "worker 1 to rejoin")
     rejoined_at = int(re.search(r"starting at global step (\d+)", text).group(1))
-    assert rejoined_at >= seen_before >= 80
+    assert rejoined_at >= seen_before >= 40
 
     # 2. SIGKILL the chief after a checkpoint; restarted, it restores that checkpoint
-    cluster.wait_for(chief, lambda t: checkpoint_step(tmp_path / "ckpt") >= 200,
-                     "a checkpoint at step 200")
+    cluster.wait_for(chief, lambda t: checkpoint_step(tmp_path / "ckpt") >= 120,
+                     "a checkpoint at step 120")
     chief.send_signal(signal.SIGKILL)
     chief.wait(10)
     saved = checkpoint_step(tmp_path / "ckpt")
-    assert saved >= 200
+    assert saved >= 120
     chief = cluster.start("worker", 0)
     text = cluster.wait_for(chief, lambda t: "starting at global step" in t, "the chief to restore")
     assert re.search(r"restoring .*model\.ckpt-(\d+)", text)
@@ -282,8 +282,8 @@ def test_killed_workers_resume_without_losing_the_global_step(cluster, tmp_path)
     assert steps and min(steps) >= restored_at
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["start_global_step"] == restored_at
-    assert result["final_global_step"] >= 450
-    assert result["test_accuracy"] >= 0.85
+    assert result["final_global_step"] >= 240
+    assert result["test_accuracy"] >= 0.8
     assert ps.poll() is None  # the ps serves until it is stopped
 
 
