@@ -333,14 +333,20 @@ def test_ctrl_c_stops_the_queue_runners(mnist5k_records, tmp_path):
     log = tmp_path / "out.txt"
     with open(str(log), "w") as out:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.PIPE,
-                                universal_newlines=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                universal_newlines=True,
+                                env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1"))
     try:
         deadline = time.time() + 300
         while "step 10/" not in log.read_text():
             assert proc.poll() is None and time.time() < deadline, log.read_text()[-2000:]
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # a hang: SIGABRT makes faulthandler show the threads
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=30)
+            raise AssertionError("still running 120 s after Ctrl-C; its threads:\n" + err[-8000:])
     finally:
         if proc.poll() is None:
             proc.kill()
