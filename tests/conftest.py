@@ -21,7 +21,6 @@ import fcntl
 import glob
 import importlib.util
 import os
-import subprocess
 import sys
 
 import pytest
@@ -38,12 +37,8 @@ def _run_script(relpath, *args, timeout=1200, check=True, env=None, cwd=None):
     cmd = [sys.executable, os.path.join(REPO_ROOT, relpath)] + [str(a) for a in args]
     full_env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     full_env.update(env or {})
-    if script_forks.usable(cmd, full_env):  # TensorFlow loaded once, not in every run
-        proc = script_forks.run(cmd, cwd or REPO_ROOT, full_env, timeout)
-    else:
-        proc = subprocess.run(cmd, cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
-                              env=full_env)
+    # in a fork of a process with TensorFlow loaded where it can (tests/script_forks.py)
+    proc = script_forks.run_or_spawn(cmd, cwd or REPO_ROOT, full_env, timeout)
     if check and proc.returncode != 0:
         raise AssertionError("%s exited %d\n--- stdout ---\n%s\n--- stderr ---\n%s"
                              % (" ".join(cmd), proc.returncode, proc.stdout[-4000:],

@@ -3,12 +3,13 @@
 Loading TensorFlow costs ~6 CPU seconds on the 2-core AMD VM, and the suite runs a few
 hundred scripts: most of its time went into that import.  ``run(cmd, cwd, env, timeout)``
 asks a server process (one per pytest process, started on first use) to fork; the fork
-sets argv, the working folder, the environment and ``sys.path[0]`` as ``python SCRIPT`` does,
-runs the script as ``__main__`` with stdin from /dev/null and stdout/stderr into files, and
-exits with the status Python would give (``SystemExit``'s code, 1 after a traceback, minus
-the signal's number when killed).  The server has imported only ``tfcourse.compat`` (that is,
-TensorFlow, tf_slim, tf_keras), numpy and matplotlib, nothing of the scripts' own folders,
-and has run no TensorFlow op, so no thread pool is forked.
+sets argv, the working folder, the environment and ``sys.path[0]`` as ``python SCRIPT`` (or
+``python -m MODULE``) does, runs the script as ``__main__`` with stdin from /dev/null and
+stdout/stderr into files, and exits with the status Python would give (``SystemExit``'s
+code, 1 after a traceback, minus the signal's number when killed).  The server has
+imported only ``tfcourse.compat`` (that is, TensorFlow, tf_slim, tf_keras), numpy and
+matplotlib, nothing of the scripts' own folders, and has run no TensorFlow op, so no thread
+pool is forked.
 
 Whatever TensorFlow reads once when it loads cannot change per run: a run whose environment
 differs from the server's in such a variable, or whose interpreter is not the server's, goes
@@ -53,11 +54,16 @@ def child(request):
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        script = request["argv"][0]
-        sys.argv = list(request["argv"])
-        sys.path[0] = os.path.dirname(os.path.abspath(script))
         try:
-            runpy.run_path(script, run_name="__main__")
+            if request["argv"][0] == "-m":  # python -m MODULE ARGS
+                sys.argv = ["-m"] + list(request["argv"][2:])
+                sys.path[0] = os.getcwd()
+                runpy.run_module(request["argv"][1], run_name="__main__", alter_sys=True)
+            else:
+                script = request["argv"][0]
+                sys.argv = list(request["argv"])
+                sys.path[0] = os.path.dirname(os.path.abspath(script))
+                runpy.run_path(script, run_name="__main__")
             code = 0
         except SystemExit as e:
             if e.code is None:
@@ -134,8 +140,18 @@ def _same_start(env):
                if n in STARTUP_VARIABLES or n.startswith(STARTUP_PREFIXES))
 
 
+def run_or_spawn(cmd, cwd, env, timeout):
+    """``subprocess.run`` of ``cmd`` (stdout and stderr captured as text), in a fork where
+    :func:`usable` allows it."""
+    if usable(cmd, env):
+        return run(cmd, cwd, env, timeout)
+    return subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=timeout, env=env)
+
+
 def usable(cmd, env):
-    """Whether ``cmd`` (``[sys.executable, script, ...]``) with ``env`` can run in a fork."""
+    """Whether ``cmd`` (``[sys.executable, script, ...]`` or ``[sys.executable, '-m',
+    module, ...]``) with ``env`` can run in a fork."""
     if os.environ.get("TFCOURSE_TEST_FORKS", "1") == "0" or cmd[0] != sys.executable:
         return False
     if not _server:

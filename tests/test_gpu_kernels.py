@@ -21,10 +21,10 @@ import io
 import json
 import os
 import socket
-import subprocess
 import sys
 
 import pytest
+import script_forks
 
 from tfcourse import REPO_ROOT, benchmark, default_data_dir, gpu_check
 from scripts_table import SCRIPTS
@@ -109,9 +109,8 @@ def check_script(path, *args, report, timeout=600):
     returns (the CompletedProcess, the first verdict in REPORT or None)."""
     cmd = [sys.executable, '-m', 'tfcourse.gpu_check', '--report', str(report),
            os.path.join(REPO_ROOT, path)] + [str(a) for a in args]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=timeout,
-                          env=dict(os.environ, PYTHONUNBUFFERED='1', MPLBACKEND='Agg'))
+    proc = script_forks.run_or_spawn(cmd, REPO_ROOT, dict(os.environ, PYTHONUNBUFFERED='1',
+                                                          MPLBACKEND='Agg'), timeout)
     first = (json.loads(report.read_text().splitlines()[0]) if os.path.exists(str(report))
              else None)
     return proc, first

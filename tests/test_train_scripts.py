@@ -10,11 +10,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import pytest
+import script_forks
 
 from tfcourse import REPO_ROOT
 
@@ -163,10 +163,9 @@ def test_every_op_has_a_gpu_kernel(fetch, tmp_path, script):
     summaries and the checkpoint ops), built for a GPU by ``python -m tfcourse.gpu_check``."""
     report = tmp_path / "gpu_check.jsonl"
     args = base_args(fetch("mnist5k"), SCRIPTS[script][1], tmp_path, steps=10, script=script)
-    proc = subprocess.run([sys.executable, "-m", "tfcourse.gpu_check", "--report", str(report),
-                           os.path.join(REPO_ROOT, script)] + [str(a) for a in args],
-                          cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=300)
+    proc = script_forks.run_or_spawn([sys.executable, "-m", "tfcourse.gpu_check", "--report",
+                                      str(report), os.path.join(REPO_ROOT, script)]
+                                     + [str(a) for a in args], REPO_ROOT, dict(os.environ), 300)
     verdict = json.loads(report.read_text().splitlines()[0])
     assert verdict["nodes"] > 100
     assert not verdict["missing"], verdict["describe"]
