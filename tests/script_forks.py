@@ -39,6 +39,8 @@ server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 server.bind(path + ".tmp")
 os.rename(path + ".tmp", path)
 server.listen(1)
+server.settimeout(2)
+parent = os.getppid()
 
 
 def child(request):
@@ -90,7 +92,13 @@ def child(request):
 
 
 while True:
-    conn, _ = server.accept()
+    try:
+        conn, _ = server.accept()
+    except socket.timeout:
+        if os.getppid() != parent:  # pytest's process is gone (killed): so is the server
+            break
+        continue
+    conn.settimeout(None)
     with conn, conn.makefile("rw") as f:
         line = f.readline()
         if not line:
