@@ -327,7 +327,7 @@ def test_corrupt_record_stops_with_one_line(lenet, mnist5k_records, tmp_path, ca
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "open bug: in 2 of 3 full-suite runs on the 2-core AMD VM (load 3-5) a training step's "
+    "open bug: in 3 of 4 full-suite runs on the 2-core AMD VM (load 3-5) a training step's "
     "sess.run with --input queue never returned (main thread in sess.run, the queue runners "
     "in their enqueue runs, no Ctrl-C taken); alone or 4 at a time beside 2 CPU hogs it passes"))
 def test_ctrl_c_stops_the_queue_runners(mnist5k_records, tmp_path):
