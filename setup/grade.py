@@ -174,6 +174,12 @@ def reference_graphs(options):
 def grade_all(out, plan, jobs, resume):
     options = options_of(out, plan)
     fetch_data(options.assignment, options.data_root)
+    try:
+        grader.check_sandbox(options)
+    except RuntimeError as exc:
+        raise cli.UserError("%s; every folder on the way to the grader's Python and data must "
+                            "be open to other users (chmod o+x), or run the grader as a user "
+                            "that is not root" % exc)
     options.reference = reference_graphs(options)
     todo = []
     for sub in plan["submissions"]:

@@ -412,6 +412,28 @@ def test_similarity_ignores_layout_names_and_the_reference(tmp_path):
     assert subs == {"a": {}, "b": {}} and similarity.similar_pairs(subs) == []
 
 
+def test_a_closed_folder_the_commands_need_is_covered_and_its_entries_bound_back(tmp_path):
+    """A virtualenv made by ``mktemp -d`` (mode 700, as .ci/run makes it) stays usable by the
+    submissions' user: the folder is covered by an open one, its entries are bound back."""
+    from sandbox import Sandbox
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    venv.chmod(0o700)
+    box = Sandbox(str(tmp_path / "box"), grader_root=str(venv))
+    box.uid = 61999  # as when the grader is root
+    keep = box.keep_visible()
+    assert str(venv) not in keep
+    assert {str(venv / "bin"), str(venv / "pyvenv.cfg")} <= set(keep)
+    covered = [target for target, _ in box.masks()]
+    for path in (venv / "bin", venv / "pyvenv.cfg"):
+        assert any(str(path).startswith(t + "/") for t in covered if t not in
+                   ("/tmp", "/var/tmp", "/dev/shm")), (path, covered)
+    box.uid = None  # not root: nothing is dropped, nothing to cover
+    assert str(venv) in box.keep_visible()
+
+
 @pytest.mark.parametrize("args, message", [
     (["x", "--assignment", "nosuch"], "no assignment nosuch; choose from"),
     (["--assignment", "mnist_cnn"], "no SUBMISSION given"),

@@ -249,6 +249,27 @@ def limits_of(assignment):
         file_size=parse_size(raw.get("file_size", DEFAULT_LIMITS.file_size)))
 
 
+def check_sandbox(options, index=0):
+    """Run the grader's own Python once in a sandbox before any submission: a machine where
+    the sandbox cannot start it (a folder the submissions' user cannot enter) must stop the
+    grading with that reason, not give every submission a crash."""
+    box = Sandbox(os.path.join(options.out_dir, "sandbox-check-%d" % os.getpid()),
+                  index=index,
+                  data_dirs=[options.data_root], grader_root=GRADER_ROOT,
+                  isolate_network=options.isolate_network)
+    box.make_folders()
+    try:
+        run = box.run("python", [sys.executable, "-c", "import numpy, tfcourse"],
+                      options.limits._replace(wall=120), pythonpath=GRADER_ROOT, cwd=box.home)
+    finally:
+        box.release()
+    if run["verdict"] != "ok":
+        last = next((line for line in reversed(run["tail"]) if line.strip()), run["reason"])
+        raise RuntimeError("the sandbox cannot run %s (%s: %s); see %s" % (
+            sys.executable, run["verdict"], last.strip(), run["log"]))
+    shutil.rmtree(box.root, ignore_errors=True)
+
+
 def capture_reference(options, index=0):
     """Run the reference tree's benchmark scripts through capture.py (once per grading run,
     in a sandbox of their own); returns {script name: capture folder}."""

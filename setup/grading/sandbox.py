@@ -279,7 +279,18 @@ class Sandbox:
         for path in list(sys.path):
             if path and os.path.isdir(path) and "site-packages" in path:
                 paths.append(path)
-        return sorted(set(os.path.realpath(p) for p in paths if p))
+        paths = sorted(set(os.path.realpath(p) for p in paths if p))
+        if self.uid is None:
+            return paths
+        # a needed folder closed to others (a virtualenv made by ``mktemp -d``, mode 700):
+        # :meth:`masks` covers it with an open, empty folder, its entries are bound back
+        kept = []
+        for path in paths:
+            if path != self.root and os.path.isdir(path) and _closed(path):
+                kept += [os.path.join(path, name) for name in os.listdir(path)]
+            else:
+                kept.append(path)
+        return sorted(set(kept))
 
     def masks(self):
         """(shared folder, the sandbox's folder bound over it): the writable shared folders,
@@ -295,11 +306,8 @@ class Sandbox:
             parts = path.strip("/").split("/")
             for i in range(1, len(parts)):
                 folder = "/" + "/".join(parts[:i])
-                try:
-                    if not os.stat(folder).st_mode & 0o001:
-                        closed.add(folder)
-                        break
-                except OSError:
+                if _closed(folder):
+                    closed.add(folder)
                     break
         for folder in sorted(closed):
             cover = os.path.join(self.root, "covers", folder.strip("/").replace("/", "_"))
@@ -420,6 +428,15 @@ class Sandbox:
                         continue  # a mount point the launcher made for a visible path
                     found.append(meant)
         return sorted(found)
+
+
+def _closed(folder):
+    """No search bit for others (``/root``, a ``mktemp -d`` folder): a submission's user
+    cannot pass through it."""
+    try:
+        return not os.stat(folder).st_mode & 0o001
+    except OSError:
+        return False
 
 
 def _copy(stream, log, cap, written):
