@@ -113,6 +113,7 @@ def main(argv=None):
 
     before = throughput.machine()
     record = {"cpu": before["cpu"], "cores": before["cores"],
+              "vector_units": before["vector_units"],
               "bfloat16_units": before["bfloat16_units"],
               "note": ("this CPU has %s for bfloat16" % ", ".join(before["bfloat16_units"])
                        if before["bfloat16_units"] else

@@ -67,6 +67,7 @@ def check_record(record, model, batch_size, parameters, forward_only=False):
     else:
         assert record['backward_forward_ratio'] > 0
     assert record['cpu_model'] and record['cpu_count'] >= 1
+    assert isinstance(record['vector_units'], list)  # AVX2 or AVX-512 VMs share a model name
     assert len(record['load_average_before']) == 3 and len(record['load_average_after']) == 3
     assert record['dtype'] == 'float32' and record['memory_estimate_bytes'] > 0
 

@@ -253,6 +253,7 @@ def test_record_fills_results_images_and_readme(reproduce, tmp_path, monkeypatch
     record = json.loads((tmp_path / 'results' / 'linear_regression.json').read_text())
     assert record['reproduce']['tier'] == 'report'
     assert record['reproduce']['machine']['cores'] >= 1
+    assert isinstance(record['reproduce']['machine']['vector_units'], list)
     assert (tmp_path / 'images' / 'linear_regression.png').stat().st_size > 1000
     readme = (tmp_path / 'README.md').read_text()
     assert '`setup/linear_regression.py` (linear_regression): 20' in readme  # the date

@@ -38,7 +38,7 @@ from tfcourse import cli
 from tfcourse.compat import tf, gpu_names, session_config
 from tfcourse import gpu_check
 from tfcourse import precision
-from tfcourse.machine import cpu_info
+from tfcourse.machine import cpu_info, vector_units
 from tfcourse.precision import DTYPES, compute_dtype_getter
 
 __all__ = ['Benchmark', 'Net', 'build_only', 'add_benchmark_flags', 'check_benchmark_flags',
@@ -360,7 +360,8 @@ def benchmark_record(args, name, net, timings, extra):
         'model': name, 'batch_size': args.batch_size, 'num_batches': args.num_batches,
         'num_warmup': args.num_warmup, 'device': args.device, 'num_towers': towers,
         'num_gpus': args.num_gpus, 'device_names': device_names, 'cpu_model': cpu['model'],
-        'cpu_count': cpu['cores'], 'data_format': args.data_format, 'dtype': args.dtype,
+        'vector_units': vector_units(cpu), 'cpu_count': cpu['cores'],
+        'data_format': args.data_format, 'dtype': args.dtype,
         'xla': args.xla, 'tf_version': tf.__version__,
         'parameters': count_parameters(net.parameters), 'flops_per_image': net.flops,
         'peak_tflops': peak, 'date': datetime.now().isoformat(timespec='seconds'),

@@ -27,6 +27,20 @@ def cpu_info():
             'cores': os.cpu_count(), 'flags': flags or set(), 'mhz': mhz}
 
 
+#: (lscpu flag, name) of the vector and matrix units that set these nets' CPU speed
+UNITS = (('amx_bf16', 'AMX'), ('avx512_bf16', 'AVX512_BF16'), ('avx512f', 'AVX-512'),
+         ('avx2', 'AVX2'))
+
+
+def vector_units(info=None):
+    """The CPU's widest vector unit and its bfloat16 units, e.g. ``['AVX-512', 'AVX512_BF16']``
+    or ``['AVX2']``: AMD EPYC VMs of either kind carry the same model name."""
+    flags = (info or cpu_info())['flags']
+    found = [name for flag, name in UNITS if flag in flags]
+    widest = [n for n in found if n in ('AVX-512', 'AVX2')][:1]
+    return widest + [n for n in found if n in ('AMX', 'AVX512_BF16')][::-1]
+
+
 def cpu_peak_gflops(info=None):
     """Float32 peak of this CPU: cores x clock x FLOPs per cycle (FMA: 2 x the SIMD lanes)."""
     info = info or cpu_info()

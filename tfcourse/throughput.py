@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 from tfcourse import REPO_ROOT, cli
-from tfcourse.machine import cpu_info
+from tfcourse.machine import cpu_info, vector_units
 
 
 def run_record(script, args, log=print):
@@ -58,7 +58,7 @@ def steady_steps_per_second(record, warmup):
 def machine():
     """The CPU, its cores, its bfloat16 units and the load: what a timing ran on."""
     info = cpu_info()
-    return {"cpu": info["model"], "cores": info["cores"],
+    return {"cpu": info["model"], "cores": info["cores"], "vector_units": vector_units(info),
             "bfloat16_units": sorted(info["flags"] & {"avx512_bf16", "amx_bf16"}),
             "load_average": [round(x, 2) for x in os.getloadavg()]}
 

@@ -120,13 +120,15 @@ def machine():
     import platform
     from importlib import metadata
 
-    from tfcourse.machine import cpu_info
+    from tfcourse.machine import cpu_info, vector_units
 
     try:
         tf_version = metadata.version("tensorflow")
     except metadata.PackageNotFoundError:
         tf_version = None
-    return {"cpu": cpu_info()["model"], "cores": os.cpu_count(), "tensorflow": tf_version,
+    info = cpu_info()
+    return {"cpu": "%s (%s)" % (info["model"], ", ".join(vector_units(info))),
+            "cores": os.cpu_count(), "tensorflow": tf_version,
             "python": platform.python_version(), "load_average": list(os.getloadavg())}
 
 
