@@ -166,7 +166,7 @@ def summarize(args, runs, before, after, last):
         "modes": modes, "compute_bound_images_per_second": bound,
         "overhead": overhead, "best_mode": best,
         "best_overhead": overhead[best] if best else None,
-        "cpu": before["cpu"], "cores": before["cores"], "vector_units": before["vector_units"],
+        "cpu": before["cpu"], "cores": before["cores"], "vector_units": before.get("vector_units"),
         "load_average_before": before["load_average"],
         "load_average_after": after["load_average"], "noisy": noisy,
     }
