@@ -458,7 +458,7 @@ SCRIPTS = [
            ['--nets', 'alexnet', '--batch_size', '2', '--num_batches', '1', '--num_warmup', '1',
             '--rounds', '1'],
            ['--batch_size', '32', '--num_batches', '5', '--num_warmup', '1', '--rounds', '2'],
-           ('json',), ('results/benchmarks/peers.json', None),
+           ('json',), ('results/benchmark_peers.json', None),
            None,  # builds the four scripts' graphs (test_gpu_kernels.py) and tf-slim's nets
            [Figure('%s %s time, ours / the faster of ours and tf-slim' % (label, what),
                    (lambda net, key: lambda r: r['nets'][net][key]['ours_over_faster'])(
