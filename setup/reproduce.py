@@ -41,7 +41,7 @@ sys.path.insert(0, REPO_ROOT)
 sys.path.insert(1, os.path.join(REPO_ROOT, 'setup', 'grading'))
 
 from tfcourse import cli, default_data_dir  # noqa: E402  (after the path set-up)
-from tfcourse.machine import cpu_info, cpu_peak_gflops, vector_units  # noqa: E402
+from tfcourse.machine import cpu_info, cpu_label, cpu_peak_gflops, vector_units  # noqa: E402
 from scripts_table import (DATA_CHECKS, MEASURED, NOT_RUN, QUICK, SCRIPTS,  # noqa: E402
                            SIDE_BY_SIDE, SOURCES, TOLERANCES, WAITING, by_name, lookup)
 
@@ -311,9 +311,8 @@ def readme_table():
         meta = record.get('reproduce')
         if meta:
             m = meta['machine']
-            units = m.get('vector_units') or [u.upper() for u in record.get('bfloat16_units',
-                                                                            [])]
-            cpu = '%s (%s)' % (m['cpu'], ', '.join(units)) if units else m['cpu']
+            cpu = cpu_label(m['cpu'], m.get('vector_units') or [
+                u.upper() for u in record.get('bfloat16_units', [])])
             how = '%s, %s, %d cores, load %.1f, TensorFlow %s, %s tier, %s' % (
                 meta['date'][:10], ', '.join(m['gpus']) or cpu, m['cores'],
                 meta['load_average_before'][0], m['tensorflow'], meta['tier'],
@@ -511,9 +510,8 @@ def write_report(path, tier, runs, table, mach, started):
              '* tier: %s; started %s; wall time %s' % (
                  tier, started, _duration(sum(r['seconds'] for r in runs.values()))),
              '* machine: %s; %d cores; GPU: %s; TensorFlow %s; Python %s; load average %s' % (
-                 '%s (%s)' % (mach['cpu'], ', '.join(mach['vector_units']))
-                 if mach.get('vector_units') else mach['cpu'],
-                 mach['cores'], ', '.join(mach['gpus']) or 'none',
+                 cpu_label(mach['cpu'], mach.get('vector_units')), mach['cores'],
+                 ', '.join(mach['gpus']) or 'none',
                  mach['tensorflow'], mach['python'],
                  ' '.join('%.2f' % x for x in mach['load_average'])),
              '* the report\'s figures: GeForce %s (the course report after TensorFlow实战)'

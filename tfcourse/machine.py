@@ -27,18 +27,22 @@ def cpu_info():
             'cores': os.cpu_count(), 'flags': flags or set(), 'mhz': mhz}
 
 
-#: (lscpu flag, name) of the vector and matrix units that set these nets' CPU speed
-UNITS = (('amx_bf16', 'AMX'), ('avx512_bf16', 'AVX512_BF16'), ('avx512f', 'AVX-512'),
-         ('avx2', 'AVX2'))
+#: (lscpu flag, name): the widest vector unit first found, then the bfloat16 units
+WIDEST = (('avx512f', 'AVX-512'), ('avx2', 'AVX2'))
+BFLOAT16 = (('avx512_bf16', 'AVX512_BF16'), ('amx_bf16', 'AMX'))
 
 
 def vector_units(info=None):
     """The CPU's widest vector unit and its bfloat16 units, e.g. ``['AVX-512', 'AVX512_BF16']``
     or ``['AVX2']``: AMD EPYC VMs of either kind carry the same model name."""
     flags = (info or cpu_info())['flags']
-    found = [name for flag, name in UNITS if flag in flags]
-    widest = [n for n in found if n in ('AVX-512', 'AVX2')][:1]
-    return widest + [n for n in found if n in ('AMX', 'AVX512_BF16')][::-1]
+    widest = [name for flag, name in WIDEST if flag in flags][:1]
+    return widest + [name for flag, name in BFLOAT16 if flag in flags]
+
+
+def cpu_label(model, units):
+    """``'AMD EPYC (AVX-512, AVX512_BF16)'``: the model and its units, as records show it."""
+    return '%s (%s)' % (model, ', '.join(units)) if units else model
 
 
 def cpu_peak_gflops(info=None):

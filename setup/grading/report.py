@@ -120,14 +120,14 @@ def machine():
     import platform
     from importlib import metadata
 
-    from tfcourse.machine import cpu_info, vector_units
+    from tfcourse.machine import cpu_info, cpu_label, vector_units
 
     try:
         tf_version = metadata.version("tensorflow")
     except metadata.PackageNotFoundError:
         tf_version = None
     info = cpu_info()
-    return {"cpu": "%s (%s)" % (info["model"], ", ".join(vector_units(info))),
+    return {"cpu": cpu_label(info["model"], vector_units(info)),
             "cores": os.cpu_count(), "tensorflow": tf_version,
             "python": platform.python_version(), "load_average": list(os.getloadavg())}
 
