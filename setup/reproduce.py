@@ -181,9 +181,9 @@ def _grade_gflops(script, value, record, context, factor):
     if peak and value > peak:
         return 'below', '%.0f GFLOP/s is above %s (%.0f): the timing missed work' % (
             value, what, peak)
-    siblings = [v for name, (v, dtype, device) in (context.get('gflops') or {}).items()
+    siblings = [v for name, (v, dtype, device, machine) in (context.get('gflops') or {}).items()
                 if name != script.name and v and dtype == record.get('dtype')
-                and device == record.get('device')]
+                and device == record.get('device') and machine == _bench_machine(record)]
     if len(siblings) >= 2:
         median = statistics.median(siblings)
         if not median / factor <= value <= median * factor:
@@ -193,16 +193,26 @@ def _grade_gflops(script, value, record, context, factor):
     return 'match', 'below %s' % what if peak else 'no peak known'
 
 
+def _bench_machine(record):
+    """The machine a benchmark record was timed on, as its siblings must share it: the GPU's
+    names, or the CPU's model and vector units (AMD EPYC VMs with AVX2 only and with AVX-512
+    carry the same model name and differ 4x in these nets' speed)."""
+    if record.get('device') != 'cpu' and record.get('device_names'):
+        return tuple(record['device_names'])
+    return cpu_label(record.get('cpu_model'), record.get('vector_units') or [])
+
+
 def sibling_gflops(records):
-    """{script name: (forward-backward GFLOP/s, dtype, device)} of the benchmarks among
-    ``records``: a net is compared with the others of the same dtype on the same device."""
+    """{script name: (forward-backward GFLOP/s, dtype, device, machine)} of the benchmarks
+    among ``records``: a net is compared with the others of the same dtype on the same device
+    of the same machine."""
     found = {}
     for script in SCRIPTS:
         for figure in script.figures:
             record = records.get(script.name)
             if figure.kind == 'gflops' and record:
                 found[script.name] = (lookup(record, figure.key), record.get('dtype'),
-                                      record.get('device'))
+                                      record.get('device'), _bench_machine(record))
     return found
 
 
@@ -287,6 +297,41 @@ def recorded():
     return found
 
 
+#: flags that name where a run writes, not how it runs
+OUTPUT_FLAGS = ('--json', '--plot', '--checkpoint_dir', '--output', '--output_dir')
+
+
+def _settings(argv):
+    """A command's settings: the script and its flags without the output paths, with the data
+    root and the run folder as ``{data}`` and ``{run}`` (as a record or SCRIPTS gives them)."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in OUTPUT_FLAGS:
+            i += 2
+            continue
+        arg = re.sub(r'^(\$TFCOURSE_DATA_DIR|data)(?=/|$)', '{data}', argv[i])
+        out.append(re.sub(r'^(runs|\$RUNS_DIR)/reproduce-[\d-]+(?=/|$)', '{run}', arg))
+        i += 1
+    return out
+
+
+def earlier_settings(script, record):
+    """None when ``record`` was made by the command ``script``'s row runs today (the
+    --num_batches and --num_warmup a sitting passed aside), else the recorded command."""
+    import shlex
+
+    meta = record.get('reproduce') or {}
+    if not meta.get('command'):
+        return None
+    then = shlex.split(meta['command'])
+    overrides = [then[then.index(flag) + 1] if flag in then else None
+                 for flag in ('--num_batches', '--num_warmup')]
+    now = command(script, meta['tier'], '{run}', 'cpu' if '--device' in then else None,
+                  '{data}', *overrides)
+    now = [os.path.relpath(now[1], REPO_ROOT)] + now[2:]
+    return None if _settings(then) == _settings(now) else meta['command']
+
+
 def readme_table():
     """The README's results table: every figure of results/, graded as a report-tier run."""
     records = recorded()
@@ -320,6 +365,9 @@ def readme_table():
             if record.get('num_batches'):  # a benchmark: how many batches it timed
                 how += ', %d timed batches after %d warm-up' % (record['num_batches'],
                                                                 record.get('num_warmup', 0))
+            if earlier_settings(script, record):
+                how += '; **made by an earlier recipe**: `%s` (the row now runs other settings)' \
+                    % earlier_settings(script, record)
         else:
             how = 'recorded by hand before the reproduce command existed%s' % (
                 ' (%s)' % record['date'][:10] if record.get('date') else '')
@@ -527,21 +575,24 @@ def write_report(path, tier, runs, table, mach, started):
     cli.write_text(path, '\n'.join(lines) + '\n')
 
 
-def portable(value, data_root):
+def portable(value, data_root, runs_root=None):
     """``value`` (a JSON record) with the machine's absolute paths made readable anywhere:
     the data root becomes ``$TFCOURSE_DATA_DIR`` (or ``data`` when it is the repository's
-    own), paths inside the repository become relative to it."""
+    own), a --runs_dir outside the repository ``$RUNS_DIR``, paths inside the repository
+    become relative to it."""
     if isinstance(value, dict):
-        return {k: portable(v, data_root) for k, v in value.items()}
+        return {k: portable(v, data_root, runs_root) for k, v in value.items()}
     if isinstance(value, list):
-        return [portable(v, data_root) for v in value]
+        return [portable(v, data_root, runs_root) for v in value]
     if not isinstance(value, str) or '/' not in value:
         return value
     data_root = os.path.abspath(data_root)
     data_label = ('data' if data_root == os.path.join(REPO_ROOT, 'data')
                   else '$TFCOURSE_DATA_DIR')
-    for root, label in sorted(((data_root, data_label), (REPO_ROOT, '')),
-                              key=lambda pair: -len(pair[0])):
+    roots = [(data_root, data_label), (REPO_ROOT, '')]
+    if runs_root and not os.path.abspath(runs_root).startswith(REPO_ROOT + os.sep):
+        roots.append((os.path.abspath(runs_root), '$RUNS_DIR'))
+    for root, label in sorted(roots, key=lambda pair: -len(pair[0])):
         value = re.sub(r'(?<![\w.])%s(?=/|$|[\s"\'=:,;])/?' % re.escape(root),
                        lambda m: ((label + '/' if label else '') if m.group(0).endswith('/')
                                   else label or '.'), value)
@@ -561,7 +612,8 @@ def record_results(scripts, runs, run_dir, tier, mach, data_root):
             'date': r.get('finished') or datetime.datetime.now().isoformat(timespec='seconds'),
             'machine': mach,
             'load_average_before': r['load_average_before'],
-            'load_average_after': r['load_average_after']}), data_root)
+            'load_average_after': r['load_average_after']}), data_root,
+            os.path.dirname(run_dir))
         if json_target:
             cli.wrote(cli.write_json(os.path.join(RECORD_ROOT,
                                                   json_target.format(device=device)), record))
