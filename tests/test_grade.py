@@ -523,9 +523,13 @@ def test_readmes_show_the_shipped_mnist_assignment():
 
 
 def test_quick_bounds_name_real_figures():
-    from scripts_table import QUICK, TOLERANCES, by_name
+    from scripts_table import MEASURED, QUICK, TOLERANCES, by_name
 
     rows = by_name()
     for (row, key), bound in QUICK.items():
         assert key in [f.key for f in rows[row].figures], (row, key)
         assert bound in TOLERANCES and TOLERANCES[bound][1], bound
+    # every figure the grader measures has a quick-tier bound too, but for two variants of
+    # rows that have one (bfloat16, the block LSTM): their quick-tier figures go ungraded
+    assert sorted(name for name, (_, key) in MEASURED.items() if (name, key) not in QUICK) \
+        == ['mnist_cnn_bf16', 'ptb_small_block']
