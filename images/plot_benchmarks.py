@@ -16,10 +16,14 @@ import json
 import os
 
 from tfcourse import RESULTS_DIR, cli
+from tfcourse.machine import cpu_label
 
 NAME = "plot_benchmarks"
 
-MODELS = ['AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152']
+#: the report's four first, then the blog's and the notes' networks by family
+MODELS = ['AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152',
+          'VGG-11', 'VGG-11-LRN', 'VGG-13', 'VGG-16-C', 'VGG-19',
+          'Inception-V1', 'Inception-ResNet-V2', 'DenseNet-121']
 
 # The report's figures: seconds per batch on an RTX 2070 (None: not reported); its "Backward" is
 # the forward-backward pass.  §2.5.1 and §2.6.1 give the batch, 32; §2.3 and §2.4 do not.
@@ -55,6 +59,13 @@ def load_results(results_dir):
     return sorted(records, key=order)
 
 
+def machine_of(record):
+    """Where a record was timed: the CPU's model and vector units, or the GPU's name."""
+    if record.get('device') == 'cpu':
+        return cpu_label(record.get('cpu_model') or 'CPU', record.get('vector_units') or [])
+    return ', '.join(record.get('device_names') or []) or record['device'].upper()
+
+
 def mean_of(record, key):
     return record[key]['mean_sec_per_batch'] if record.get(key) else None
 
@@ -65,12 +76,13 @@ def plot(records, out):
     for r in records:
         if r['model'] not in models:
             models.append(r['model'])
-    fig, ax = plt.subplots(figsize=(2.6 * len(models) + 2, 5))
-    width = 0.18
+    fig, ax = plt.subplots(figsize=(1.5 * len(models) + 2.5, 5.5))
+    width = 0.15  # six bars a model at most: three runs' forward and forward-backward
     colors = {'forward': '#4c72b0', 'forward_backward': '#dd8452'}
     labelled = set()
     not_reported = []
     values = []
+    machines = sorted(set(machine_of(r) for r in records))
 
     def bar(x, value, key, hatch, label):
         if value is None:
@@ -91,6 +103,8 @@ def plot(records, out):
         for r in runs:
             dtype = r.get('dtype', 'float32')
             tag = '%s %s, batch %d' % (r['device'].upper(), dtype, r['batch_size'])
+            if len(machines) > 1:  # say which machine each bar comes from
+                tag += ', ' + machine_of(r)
             hatch = '' if dtype == 'float32' else '..'
             bars.append((mean_of(r, 'forward'), 'forward', hatch, 'forward (%s)' % tag))
             bars.append((mean_of(r, 'forward_backward'), 'forward_backward', hatch,
@@ -106,14 +120,16 @@ def plot(records, out):
 
     ax.set_yscale('log')
     bottom = min(values) / 3
-    ax.set_ylim(bottom, max(values) * 6)
+    ax.set_ylim(bottom, max(values) * 40)  # room for the legend above the bars
     for x in not_reported:
         ax.text(x, bottom * 1.15, 'not reported', ha='center', va='bottom', fontsize=7, rotation=90)
     ax.set_xticks(range(len(models)))
-    ax.set_xticklabels(models)
+    ax.set_xticklabels(models, rotation=20 if len(models) > 6 else 0,
+                       ha='right' if len(models) > 6 else 'center')
     ax.set_ylabel('seconds per batch (log scale)')
-    ax.set_title('CNN benchmarks: forward and forward-backward time per batch')
-    ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.08), ncol=2)
+    ax.set_title('CNN benchmarks: forward and forward-backward time per batch'
+                 + (' (%s)' % machines[0] if len(machines) == 1 else ''))
+    ax.legend(fontsize=8, loc='upper center', ncol=3)
     ax.grid(axis='y', which='both', alpha=0.3)
     return cli.save_figure(fig, out)
 
