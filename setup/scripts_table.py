@@ -883,7 +883,7 @@ SCRIPTS = [
            quick_learning_rate='0.1'),
     # DenseNet-BC-40 (0.18 M parameters): 4 epochs gave 92.95 % (training batches at ~95 %;
     # 16.7 min at 3.74 steps/s on the AVX-512 EPYC VM of 2026-12-07); 6 epochs: 93.47 % (25 min
-    # at 3.8 steps/s there; training batches at ~96 %)
+    # at 3.7 steps/s there; training batches at ~96 %)
     _train('densenet_bc40_fashion', 'resnet/train_densenet.py', 'DenseNet-BC-40 (k = 12)',
            'fashion_mnist', 0.93, ['--epochs', '6'] + LATE_DROPS, width='0.5',
            model_args=['--depth', '40'], quick_learning_rate='0.1'),
