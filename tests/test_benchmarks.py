@@ -354,7 +354,7 @@ def test_out_of_memory_names_the_fix(load_script, capsys, monkeypatch):
 
 def test_recorded_results_are_complete():
     folder = os.path.join(REPO_ROOT, 'results', 'benchmarks')
-    models = set()
+    models, machines = set(), set()
     for name in os.listdir(folder):
         with open(os.path.join(folder, name)) as f:
             record = json.load(f)
@@ -362,7 +362,12 @@ def test_recorded_results_are_complete():
         for key in ('forward', 'forward_backward'):
             assert record[key]['mean_sec_per_batch'] > 0
         models.add(record['model'])
-    assert models == {'AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152'}
+        machines.add((record['cpu_model'], tuple(record.get('vector_units') or ())))
+    # the report's four and the blog's and the notes' eight: every net the chart orders
+    assert models == {'AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152', 'VGG-11',
+                      'VGG-11-LRN', 'VGG-13', 'VGG-16-C', 'VGG-19', 'Inception-V1',
+                      'Inception-ResNet-V2', 'DenseNet-121'}
+    assert len(machines) == 1, machines  # one chart, one GFLOP/s comparison: one machine
 
 
 def test_plot_script_draws_the_chart(run_script, alexnet_run, tmp_path):
