@@ -16,7 +16,7 @@ import json
 import os
 
 from tfcourse import RESULTS_DIR, cli
-from tfcourse.machine import cpu_label
+from tfcourse.machine import record_machine
 
 NAME = "plot_benchmarks"
 
@@ -59,13 +59,6 @@ def load_results(results_dir):
     return sorted(records, key=order)
 
 
-def machine_of(record):
-    """Where a record was timed: the CPU's model and vector units, or the GPU's name."""
-    if record.get('device') == 'cpu':
-        return cpu_label(record.get('cpu_model') or 'CPU', record.get('vector_units') or [])
-    return ', '.join(record.get('device_names') or []) or record['device'].upper()
-
-
 def mean_of(record, key):
     return record[key]['mean_sec_per_batch'] if record.get(key) else None
 
@@ -82,7 +75,7 @@ def plot(records, out):
     labelled = set()
     not_reported = []
     values = []
-    machines = sorted(set(machine_of(r) for r in records))
+    machines = sorted(set(record_machine(r) for r in records))
 
     def bar(x, value, key, hatch, label):
         if value is None:
@@ -104,7 +97,7 @@ def plot(records, out):
             dtype = r.get('dtype', 'float32')
             tag = '%s %s, batch %d' % (r['device'].upper(), dtype, r['batch_size'])
             if len(machines) > 1:  # say which machine each bar comes from
-                tag += ', ' + machine_of(r)
+                tag += ', ' + record_machine(r)
             hatch = '' if dtype == 'float32' else '..'
             bars.append((mean_of(r, 'forward'), 'forward', hatch, 'forward (%s)' % tag))
             bars.append((mean_of(r, 'forward_backward'), 'forward_backward', hatch,

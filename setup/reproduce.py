@@ -41,7 +41,8 @@ sys.path.insert(0, REPO_ROOT)
 sys.path.insert(1, os.path.join(REPO_ROOT, 'setup', 'grading'))
 
 from tfcourse import cli, default_data_dir  # noqa: E402  (after the path set-up)
-from tfcourse.machine import cpu_info, cpu_label, cpu_peak_gflops, vector_units  # noqa: E402
+from tfcourse.machine import (cpu_info, cpu_label, cpu_peak_gflops,  # noqa: E402
+                              record_machine, vector_units)
 from scripts_table import (DATA_CHECKS, MEASURED, NOT_RUN, QUICK, SCRIPTS,  # noqa: E402
                            SIDE_BY_SIDE, SOURCES, TOLERANCES, WAITING, by_name, lookup)
 
@@ -183,7 +184,7 @@ def _grade_gflops(script, value, record, context, factor):
             value, what, peak)
     siblings = [v for name, (v, dtype, device, machine) in (context.get('gflops') or {}).items()
                 if name != script.name and v and dtype == record.get('dtype')
-                and device == record.get('device') and machine == _bench_machine(record)]
+                and device == record.get('device') and machine == record_machine(record)]
     if len(siblings) >= 2:
         median = statistics.median(siblings)
         if not median / factor <= value <= median * factor:
@@ -191,15 +192,6 @@ def _grade_gflops(script, value, record, context, factor):
                 value, factor, median)
         return 'match', 'within %gx of the other nets\' median %.0f GFLOP/s' % (factor, median)
     return 'match', 'below %s' % what if peak else 'no peak known'
-
-
-def _bench_machine(record):
-    """The machine a benchmark record was timed on, as its siblings must share it: the GPU's
-    names, or the CPU's model and vector units (AMD EPYC VMs with AVX2 only and with AVX-512
-    carry the same model name and differ 4x in these nets' speed)."""
-    if record.get('device') != 'cpu' and record.get('device_names'):
-        return tuple(record['device_names'])
-    return cpu_label(record.get('cpu_model'), record.get('vector_units') or [])
 
 
 def sibling_gflops(records):
@@ -212,7 +204,7 @@ def sibling_gflops(records):
             record = records.get(script.name)
             if figure.kind == 'gflops' and record:
                 found[script.name] = (lookup(record, figure.key), record.get('dtype'),
-                                      record.get('device'), _bench_machine(record))
+                                      record.get('device'), record_machine(record))
     return found
 
 
@@ -365,9 +357,10 @@ def readme_table():
             if record.get('num_batches'):  # a benchmark: how many batches it timed
                 how += ', %d timed batches after %d warm-up' % (record['num_batches'],
                                                                 record.get('num_warmup', 0))
-            if earlier_settings(script, record):
+            earlier = earlier_settings(script, record)
+            if earlier:
                 how += '; **made by an earlier recipe**: `%s` (the row now runs other settings)' \
-                    % earlier_settings(script, record)
+                    % earlier
         else:
             how = 'recorded by hand before the reproduce command existed%s' % (
                 ' (%s)' % record['date'][:10] if record.get('date') else '')

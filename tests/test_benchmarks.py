@@ -12,6 +12,7 @@ import types
 import pytest
 
 from tfcourse import REPO_ROOT, benchmark
+from tfcourse.machine import record_machine
 
 STEP_RE = re.compile(r'^\S+ \S+: step (\d+), duration = (\d+\.\d{3})$', re.M)
 ACROSS_RE = re.compile(r'^\S+ \S+: (Forward|Forward-backward) across (\d+) steps, '
@@ -362,7 +363,7 @@ def test_recorded_results_are_complete():
         for key in ('forward', 'forward_backward'):
             assert record[key]['mean_sec_per_batch'] > 0
         models.add(record['model'])
-        machines.add((record['cpu_model'], tuple(record.get('vector_units') or ())))
+        machines.add(record_machine(record))
     # the report's four and the blog's and the notes' eight: every net the chart orders
     assert models == {'AlexNet', 'VGG-16', 'Inception-V3', 'ResNet-V2-152', 'VGG-11',
                       'VGG-11-LRN', 'VGG-13', 'VGG-16-C', 'VGG-19', 'Inception-V1',

@@ -45,6 +45,15 @@ def cpu_label(model, units):
     return '%s (%s)' % (model, ', '.join(units)) if units else model
 
 
+def record_machine(record):
+    """Where a benchmark record was timed: its GPUs' names, or its CPU's model and vector
+    units (AMD EPYC VMs with AVX2 only and with AVX-512 carry the same model name and differ
+    3-4x in these nets' speed)."""
+    if record.get('device') != 'cpu':
+        return ', '.join(record.get('device_names') or []) or record['device'].upper()
+    return cpu_label(record.get('cpu_model') or 'CPU', record.get('vector_units') or [])
+
+
 def cpu_peak_gflops(info=None):
     """Float32 peak of this CPU: cores x clock x FLOPs per cycle (FMA: 2 x the SIMD lanes)."""
     info = info or cpu_info()
