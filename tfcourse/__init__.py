@@ -14,8 +14,10 @@ in every script:
 * :mod:`tfcourse.checkpoints` -- restore or initialise with the run's history,
   corrupt checkpoints named, no NaN ever saved;
 * :mod:`tfcourse.training` -- the image train scripts' flags, data, dtype,
-  schedule, summaries, evaluation and :class:`~tfcourse.training.Run`;
-  :mod:`tfcourse.train_loop` -- the apps' feed-dict loop;
+  schedule, summaries, evaluation, the bookkeeping every training loop shares
+  (:class:`~tfcourse.training.Loop`: restore, when to log, test and save, the NaN stop),
+  :class:`~tfcourse.training.Run` on it for the train scripts' own loops, and
+  :func:`~tfcourse.training.fit`, the apps' feed-dict loop;
 * :mod:`tfcourse.benchmark` -- the timing scripts' flags, towers, dtype policy,
   FLOPs, memory estimate, placement check and record;
 * :mod:`tfcourse.precision` -- float16/bfloat16 compute with float32 master weights;

@@ -1,4 +1,4 @@
-"""The plumbing of the image-classification train scripts: functions they call, not their main.
+"""The plumbing of the training loops: functions the train scripts call, not their main.
 
 ``mnist_cnn/lenet5.py``, ``alexnet/train.py``, ``vggnet/train.py``,
 ``googlenet/train.py`` and ``resnet/train.py`` each write out, in their own
@@ -21,12 +21,15 @@ not the book's and is the same in all five lives here, as functions they call:
   :func:`step_schedule` (tenfold learning-rate drops), :func:`optimizer` (float16 loss
   scaling), :func:`add_summaries` (TensorBoard scalars, weight histograms, input images),
   :func:`evaluate` (a whole set in batches);
-* :class:`Run`: restore or initialise (checkpoint and curves, through
+* :class:`Loop`, the bookkeeping of every training loop here, and :class:`Run`, the train
+  scripts' on top of it: restore or initialise (checkpoint and curves, through
   :func:`tfcourse.checkpoints.restore_with_history`), the batches (or, with --input queue,
   the queue runners, started and stopped), when to log, test and
   save, progress lines, TensorBoard events, the NaN stop, and at the end the last
   checkpoint, the weights export (.npz and a text summary, like the course's
-  ``weights.txt`` of the PKU lecture), the JSON record and the accuracy/loss curves.
+  ``weights.txt`` of the PKU lecture), the JSON record and the accuracy/loss curves;
+* :func:`fit`: the apps' loop (apps/captcha, apps/chinese_characters), which is not the
+  book's, on the same :class:`Loop`.
 """
 import argparse
 import contextlib
@@ -43,7 +46,8 @@ from tfcourse.compat import tf, gpu_names
 __all__ = ["parser", "add_flags", "parse_args", "lr_drops", "lr_drop_steps", "step_schedule",
            "set_steps", "scaled", "add_summaries", "load_data", "as_input_data",
            "input_tensors", "to_unit",
-           "compute_dtype", "optimizer", "evaluate", "Run", "export_weights", "plot_curves"]
+           "compute_dtype", "optimizer", "evaluate", "Loop", "Run", "fit", "shuffled_batches",
+           "export_weights", "plot_curves"]
 
 
 def parser(doc, name, fixed=(), **defaults):
@@ -311,35 +315,78 @@ def evaluate(sess, fetches, feeds, batch_size=500):
 
 
 # ---------------------------------------------------------------- the run's plumbing
-class Run:
-    """What a training loop needs besides ``sess.run(train_op)``, for one run of a train script.
+class Loop:
+    """The bookkeeping of one training loop, the same in every loop that uses it: the train
+    scripts' own loops (through :class:`Run`) and the apps' (:func:`fit`).
 
-    Restores the checkpoint and the curves (``--restore``) or initialises the variables;
-    yields the step numbers and the (optionally augmented) training batches; writes the
-    TensorBoard events, the progress lines, the history; says when to log, test and save
-    (``--log_every``, ``--eval_every``, ``--save_every``); stops on a NaN/inf loss before
-    anything is saved; :meth:`finish` saves the last checkpoint, exports the weights and
-    writes the JSON record and the curves.
+    Restores the checkpoint and the curves (``--restore``, ``--restore_from``, through
+    :func:`tfcourse.checkpoints.restore_with_history`) or initialises the variables; opens the
+    TensorBoard writer and the progress line; says when to log (every ``--log_every`` steps,
+    the run's first and the last), test (every ``--eval_every``; default a tenth of the run)
+    and save (every ``--save_every``); stops on a NaN/inf loss before anything is saved, and
+    saves no weight or optimizer slot that is not finite.
+    """
+
+    def __init__(self, sess, args, history, saver=None, counter=None, what="this model"):
+        """``history``: the new run's empty history (a list or a dict of lists), replaced by
+        the restored one; ``saver``: default a ``tf.train.Saver(max_to_keep=3)`` of every
+        variable; ``counter``: the global step (default ``tf.train.get_global_step()``);
+        ``what``: the model a checkpoint must belong to, in the error when it does not."""
+        self.sess, self.args = sess, args
+        self.saver = saver or tf.train.Saver(max_to_keep=3)
+        self.finite = checkpoints.weights_finite()
+        self.fix = "lower --learning_rate (now %g) and train again" % args.learning_rate
+        self.start, restored = checkpoints.restore_with_history(
+            self.saver, sess, args.checkpoint_dir, args.restore,
+            getattr(args, "restore_from", ""),
+            counter=tf.train.get_global_step() if counter is None else counter, what=what)
+        self.history = restored or history
+        self.writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
+        self.eval_every = args.eval_every or max(1, args.steps // 10)
+        self.progress = cli.Progress(total=args.steps, unit="steps", initial=self.start)
+
+    def steps(self):
+        """The step numbers still to run, counted from 1."""
+        return range(self.start + 1, self.args.steps + 1)
+
+    def logging(self, step):
+        """Whether to fetch the summaries and log this step (every --log_every, first, last)."""
+        return (step % self.args.log_every == 0 or step == self.start + 1
+                or step == self.args.steps)
+
+    def check_finite(self, step, loss):
+        """Stop (exit 2) on a NaN or infinite loss; nothing of it is saved."""
+        if not np.isfinite(loss):
+            self.writer.close()
+            checkpoints.check_finite(loss, step, self.fix)
+
+    def testing(self, step):
+        """Whether to evaluate after this step (every --eval_every; not the last step, which
+        the loop's end evaluates)."""
+        return step % self.eval_every == 0 and step != self.args.steps
+
+    def save(self, step, force=False):
+        """A checkpoint (history.json first) every --save_every steps, or now (``force``)."""
+        if force or (step % self.args.save_every == 0 and step != self.args.steps):
+            checkpoints.save_with_history(self.saver, self.sess, self.args.checkpoint_dir,
+                                          step, self.history, self.finite, self.fix)
+
+
+class Run(Loop):
+    """What a train script's loop needs besides ``sess.run(train_op)``: :class:`Loop`'s
+    bookkeeping, the training batches, the test evaluations in the history, and
+    :meth:`finish`: the last checkpoint, the weights export, the JSON record and the curves.
     """
 
     def __init__(self, sess, args, name, data, target=None, weights_values=False):
         """``target``: the test accuracy the curves mark; ``weights_values``: the weights
         export's .txt also holds every value, as the PKU lecture's weights.txt."""
-        self.sess, self.args, self.name, self.data, self.target = sess, args, name, data, target
+        super().__init__(sess, args, {"train": [], "test": []},
+                         what="this model (use the same --width and --dataset)")
+        self.name, self.data, self.target = name, data, target
         self.weights_values = weights_values
-        self.saver = tf.train.Saver(max_to_keep=3)
-        self.finite = checkpoints.weights_finite()
-        self.fix = "lower --learning_rate (now %g) and train again" % args.learning_rate
-        self.start, history = checkpoints.restore_with_history(
-            self.saver, sess, args.checkpoint_dir, args.restore, args.restore_from,
-            counter=tf.train.get_global_step(),
-            what="this model (use the same --width and --dataset)")
-        self.history = history or {"train": [], "test": []}
-        self.writer = tf.summary.FileWriter(args.checkpoint_dir, sess.graph)
         self.batches = image_data.Batches(data, args.batch_size, augment=args.augment,
                                           seed=args.seed + self.start, pad=args.crop_pad)
-        self.eval_every = args.eval_every or max(1, args.steps // 10)
-        self.progress = cli.Progress(total=args.steps, unit="steps", initial=self.start)
 
     def steps(self):
         """``(step, (images, labels))`` for every step still to run, counted from 1.  With
@@ -347,14 +394,9 @@ class Run:
         yielded; the queue runners of --input queue run while the loop does, and stop when
         it ends, fails or is interrupted (``pipeline.running``)."""
         with pipeline.running(self.sess):
-            for step in range(self.start + 1, self.args.steps + 1):
+            for step in super().steps():
                 yield step, (self.batches.next() if self.args.input == "feed"
                              else (None, None))
-
-    def logging(self, step):
-        """Whether to fetch the summaries and log this step (every --log_every, first, last)."""
-        return (step % self.args.log_every == 0 or step == self.start + 1
-                or step == self.args.steps)
 
     def log(self, step, summary, **values):
         """Write the step's summaries, its values (loss, accuracy, learning rate) and the
@@ -366,17 +408,6 @@ class Run:
         self.progress.update(step, **{"lr" if k == "learning_rate" else k: v
                                       for k, v in values.items()})
 
-    def check_finite(self, step, loss):
-        """Stop (exit 2) on a NaN or infinite loss; nothing of it is saved."""
-        if not np.isfinite(loss):
-            self.writer.close()
-            checkpoints.check_finite(loss, step, self.fix)
-
-    def testing(self, step):
-        """Whether to evaluate the test set after this step (every --eval_every; the last
-        step is tested by :meth:`finish`)."""
-        return step % self.eval_every == 0 and step != self.args.steps
-
     def test(self, step, loss, accuracy):
         """Record a test-set evaluation: history, TensorBoard (test/loss, test/accuracy)."""
         self.history["test"].append({"step": step, "loss": loss, "accuracy": accuracy})
@@ -385,12 +416,6 @@ class Run:
             tf.Summary.Value(tag="test/accuracy", simple_value=float(accuracy))]), step)
         print("step %d: test accuracy %.4f, test loss %.4f" % (step, accuracy, loss),
               flush=True)
-
-    def save(self, step, force=False):
-        """A checkpoint (history.json first) every --save_every steps, or now (``force``)."""
-        if force or (step % self.args.save_every == 0 and step != self.args.steps):
-            checkpoints.save_with_history(self.saver, self.sess, self.args.checkpoint_dir,
-                                          step, self.history, self.finite, self.fix)
 
     def finish(self, test, extra=None):
         """After the loop: the last test (``test()`` -> (loss, accuracy)) unless the last step
@@ -456,6 +481,70 @@ class Run:
             "checkpoint_dir": cli.kept_folder(args.checkpoint_dir),
             "history": self.history,
         }
+
+
+def fit(sess, model, x_train, y_train, args, validate, augment=None):
+    """The apps' feed-dict loop (the captcha, the Chinese characters), on :class:`Loop`.
+
+    Shuffled batches (reshuffled each epoch, seeded by ``--seed``) of the arrays
+    ``x_train``, ``y_train``, or, with ``y_train`` None, of the stream ``x_train`` (an
+    object with ``len()`` and ``batches(batch_size, rng)``, such as the HWDB reader of
+    apps/chinese_characters, which never holds the whole set); ``model`` has images,
+    labels, keep_prob, is_training, train_op, loss, summary and global_step.  When
+    :class:`Loop` logs, the mean loss since the last entry and, when it tests and at the
+    last step, ``validate(sess)`` -> [(history key, summary tag, value), ...] go into the
+    history (a list of entries), TensorBoard and the progress line.  ``augment(images,
+    labels, rng)``, when given, returns each batch changed (on its own random stream, so
+    the batches drawn are those of a run without it).  Returns ``(history, steps done,
+    training seconds)``; the last step is checkpointed.
+    """
+    loop = Loop(sess, args, [], counter=model["global_step"])
+    rng = np.random.RandomState(args.seed)
+    augment_rng = np.random.RandomState([args.seed, 1])
+    batches = (x_train.batches(args.batch_size, rng) if y_train is None
+               else shuffled_batches(x_train, y_train, args.batch_size, rng))
+    window = []
+    for step in loop.steps():
+        images, labels = next(batches)
+        if augment is not None:
+            images, labels = augment(images, labels, augment_rng)
+        feed = {model["images"]: images, model["labels"]: labels,
+                model["keep_prob"]: args.keep_prob, model["is_training"]: True}
+        if loop.logging(step):
+            _, loss, summary = sess.run([model["train_op"], model["loss"], model["summary"]],
+                                        feed)
+            loop.writer.add_summary(summary, step)
+        else:
+            _, loss = sess.run([model["train_op"], model["loss"]], feed)
+        loop.check_finite(step, loss)
+        window.append(float(loss))
+        if loop.logging(step):
+            entry = {"step": step, "loss": float(np.mean(window)),
+                     "epoch": round(step * args.batch_size / len(x_train), 2)}
+            window = []
+            if loop.testing(step) or step == args.steps:
+                metrics = validate(sess)
+                entry.update((key, value) for key, _, value in metrics)
+                loop.writer.add_summary(tf.Summary(value=[
+                    tf.Summary.Value(tag=tag, simple_value=value)
+                    for _, tag, value in metrics]), step)
+            loop.history.append(entry)
+            loop.progress.update(step, **{k: v for k, v in entry.items() if k != "step"})
+        loop.save(step, force=step == args.steps)
+    loop.writer.close()
+    return loop.history, max(0, args.steps - loop.start), loop.progress.elapsed()
+
+
+def shuffled_batches(x, y, batch_size, rng):
+    """Batches of the arrays ``x``, ``y`` for ever, in an order ``rng`` draws anew at every
+    epoch (the last batch of an epoch that would be short is left out)."""
+    order, cursor = rng.permutation(len(x)), 0
+    while True:
+        if cursor + batch_size > len(order):
+            order, cursor = rng.permutation(len(x)), 0
+        idx = order[cursor:cursor + batch_size]
+        cursor += batch_size
+        yield x[idx], y[idx]
 
 
 # ---------------------------------------------------------------- outputs

@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, slim, gpu_names, session_config
-from tfcourse import cjk, cli, serving, train_loop, training
+from tfcourse import cjk, cli, serving, training
 
 NAME = "apps_captcha"
 POSITIONS = 10
@@ -305,8 +305,6 @@ def main(argv=None):
     tf.reset_default_graph()
     tf.set_random_seed(args.seed)
     model = build_model(args)
-    finite = train_loop.all_finite_op()
-    saver = tf.train.Saver(max_to_keep=3)
 
     def validate(sess):
         _, per_position, whole = evaluate(sess, model, x_val, y_val)
@@ -314,8 +312,8 @@ def main(argv=None):
                 ("val_whole", "validation/whole_captcha_accuracy", whole)]
 
     with tf.Session(config=session_config()) as sess:
-        history, steps_done, train_seconds = train_loop.fit(
-            sess, saver, model, x_train, y_train, args, validate, finite,
+        history, steps_done, train_seconds = training.fit(
+            sess, model, x_train, y_train, args, validate,
             augment=(lambda x, y, rng: augment_batch(x, y, rng, args.augment))
             if args.augment else None)
         start_time = time.time()

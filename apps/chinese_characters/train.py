@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from tfcourse.compat import tf, slim, gpu_names, session_config
-from tfcourse import cjk, cli, default_data_dir, serving, train_loop, training
+from tfcourse import cjk, cli, default_data_dir, serving, training
 
 import char_data
 
@@ -235,8 +235,6 @@ def main(argv=None):
     tf.set_random_seed(args.seed)
     model = build_model(image_size, len(chars), args.learning_rate, args.top_k, args.steps,
                         args.lr_drops)
-    finite = train_loop.all_finite_op()
-    saver = tf.train.Saver(max_to_keep=3)
     os.makedirs(args.checkpoint_dir, exist_ok=True)
     cli.write_json(os.path.join(args.checkpoint_dir, CLASSES_FILE),
                    {"classes": "".join(chars), "image_size": image_size,
@@ -248,8 +246,8 @@ def main(argv=None):
                 ("val_topk", "validation/top%d_accuracy" % args.top_k, topk)]
 
     with tf.Session(config=session_config()) as sess:
-        history, steps_done, train_seconds = train_loop.fit(
-            sess, saver, model, x_train, y_train, args, validate, finite)
+        history, steps_done, train_seconds = training.fit(sess, model, x_train, y_train, args,
+                                                          validate)
         start_time = time.time()
         top1, topk = evaluate(sess, model, x_test, y_test)
         eval_seconds = time.time() - start_time
