@@ -19,13 +19,16 @@ training mode, both networks alike.  A script's network is in step when its time
 
     python setup/compare_benchmarks.py                       # batch 32, the four networks
     python setup/compare_benchmarks.py --nets alexnet --batch_size 8 --num_batches 3
+    python setup/compare_benchmarks.py --min_seconds 10   # 10 s a timing: more batches for AlexNet
 """
 import argparse
 import contextlib
 import importlib.util
 import io
+import math
 import os
 import sys
+import time
 from datetime import datetime
 
 from tfcourse import REPO_ROOT, benchmark, cli
@@ -120,6 +123,10 @@ def parse_args(argv=None):
                         help='timed batches of each pass, each round (default: %(default)s)')
     parser.add_argument('--num_warmup', type=int, default=1,
                         help='untimed batches before each timing (default: %(default)s)')
+    parser.add_argument('--min_seconds', type=cli.finite_float, default=0.0,
+                        help='time more than --num_batches batches where a pass is fast, so '
+                             'that each timing lasts about this long; both builds time the '
+                             'same number (default: %(default)s, --num_batches alone)')
     parser.add_argument('--rounds', type=int, default=2,
                         help='rounds of ABBA timings; the mean over them is compared '
                              '(default: %(default)s)')
@@ -132,8 +139,26 @@ def parse_args(argv=None):
         cli.check_positive('--' + flag, getattr(args, flag))
     if args.num_warmup < 0:
         raise cli.UserError('--num_warmup must be 0 or more, got %d' % args.num_warmup)
+    if args.min_seconds < 0:
+        raise cli.UserError('--min_seconds must be 0 or more, got %g' % args.min_seconds)
     cli.check_outputs(args, '--json')
     return args
+
+
+def batches_to_time(sides, key, args):
+    """--num_batches, or with --min_seconds as many as last that long at the slower build's
+    speed, measured by one untimed batch of each after a warm-up one."""
+    if not args.min_seconds:
+        return args.num_batches
+    slowest = 0.0
+    for sess, forward, backward, forward_feed, backward_feed in sides.values():
+        target, feed = ((forward, forward_feed) if key == 'forward'
+                        else (backward, backward_feed))
+        sess.run(target, feed_dict=feed)
+        start = time.time()
+        sess.run(target, feed_dict=feed)
+        slowest = max(slowest, time.time() - start)
+    return max(args.num_batches, int(math.ceil(args.min_seconds / slowest)))
 
 
 def compare(name, args):
@@ -154,6 +179,7 @@ def compare(name, args):
     for sess, *_ in sides.values():
         with sess.graph.as_default():
             sess.run(tf.global_variables_initializer())
+    batches = {key: batches_to_time(sides, key, args) for key in ('forward', 'forward_backward')}
     times = {side: {'forward': [], 'forward_backward': []} for side in sides}
     for r in range(args.rounds):
         order = ['ours', 'tf_slim'] if r % 2 == 0 else ['tf_slim', 'ours']
@@ -163,12 +189,12 @@ def compare(name, args):
                 target, feed = ((forward, forward_feed) if key == 'forward'
                                 else (backward, backward_feed))
                 label = '%s %s (%s)' % (name, key.replace('_', '-'), side)
-                mean, _ = module.time_tensorflow_run(sess, target, label, args.num_batches,
+                mean, _ = module.time_tensorflow_run(sess, target, label, batches[key],
                                                      args.batch_size, feed, args.num_warmup)
                 times[side][key].append(mean)
     for sess, *_ in sides.values():
         sess.close()
-    record = {'network': name, 'script': path,
+    record = {'network': name, 'script': path, 'batches_per_timing': batches,
               'parameters': {'ours': benchmark.count_parameters(ours.parameters),
                              'tf_slim': peer_parameters}}
     for key in ('forward', 'forward_backward'):
@@ -194,6 +220,7 @@ def main(argv=None):
     cpu = cpu_info()
     record = {
         'batch_size': args.batch_size, 'num_batches': args.num_batches * args.rounds,
+        'min_seconds': args.min_seconds,
         'num_warmup': args.num_warmup, 'rounds': args.rounds, 'device': 'cpu',
         'cpu_model': cpu['model'], 'cpu_count': cpu['cores'], 'tf_version': tf.__version__,
         'tolerance': TOLERANCE, 'load_average_before': load_before,

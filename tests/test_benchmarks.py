@@ -419,3 +419,28 @@ def test_compare_times_a_script_against_tf_slim(run_script, tmp_path):
         record['num_batches'] = 10
         pair['forward']['ours_over_faster'] = ratio
         assert reproduce.grade(row, alexnet_forward, record, {})[0] == verdict
+
+
+def test_compare_times_enough_batches_of_a_fast_pass():
+    """--min_seconds: a pass of 0.02 s gets enough batches for 0.2 s at the slower build's
+    speed, the same number on both sides; a slow pass keeps --num_batches."""
+    import argparse
+    import time
+
+    import compare_benchmarks
+
+    class Sleeper:
+        def __init__(self, seconds):
+            self.seconds = seconds
+
+        def run(self, target, feed_dict=None):
+            time.sleep(self.seconds)
+
+    sides = {'ours': (Sleeper(0.01), 'f', 'b', None, None),
+             'tf_slim': (Sleeper(0.02), 'f', 'b', None, None)}
+    args = argparse.Namespace(num_batches=3, min_seconds=0.2)
+    assert 7 <= compare_benchmarks.batches_to_time(sides, 'forward', args) <= 10
+    args.min_seconds = 0.0
+    assert compare_benchmarks.batches_to_time(sides, 'forward', args) == 3
+    args.min_seconds = 0.01
+    assert compare_benchmarks.batches_to_time(sides, 'forward_backward', args) == 3
