@@ -576,7 +576,7 @@ def plot_curves(record, path):
     the document's figure (``record["document_figure"]``) where the record has them."""
     plt = cli.pyplot()
     train, test = record["history"]["train"], record["history"]["test"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
     ax1.plot([h["step"] for h in train], [h["accuracy"] for h in train], lw=0.8,
              label="training batch")
     ax1.plot([h["step"] for h in test], [h["accuracy"] for h in test], "o-", color="C3",
@@ -590,13 +590,14 @@ def plot_curves(record, path):
                     label="%s: %.2f%% (%s)" % (document["source"], 100 * document["value"],
                                                document["of"]))
     ax1.set_ylabel("accuracy")
-    ax1.legend(loc="lower right")
+    # below the axes: a rising curve and a document's line leave no free corner inside
+    ax1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize="small")
     ax2.semilogy([h["step"] for h in train], [h["loss"] for h in train], lw=0.8,
                  label="training batch")
     ax2.semilogy([h["step"] for h in test], [h["loss"] for h in test], "o-", color="C3",
                  label="test set")
     ax2.set_ylabel("cross-entropy")
-    ax2.legend(loc="upper right")
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize="small")
     for ax in (ax1, ax2):
         ax.set_xlabel("step")
     fig.suptitle("%s on %s (width %g, %d steps, %.1f epochs)" % (
