@@ -357,6 +357,8 @@ def readme_table():
             if record.get('num_batches'):  # a benchmark: how many batches it timed
                 how += ', %d timed batches after %d warm-up' % (record['num_batches'],
                                                                 record.get('num_warmup', 0))
+                if record.get('min_seconds'):  # compare_benchmarks: more for a fast pass
+                    how += ' (more where a timing would last under %g s)' % record['min_seconds']
             earlier = earlier_settings(script, record)
             if earlier:
                 how += '; **made by an earlier recipe**: `%s` (the row now runs other settings)' \
