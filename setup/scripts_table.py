@@ -122,9 +122,21 @@ TOLERANCES = {
                                     'spread of the recipe is not measured yet (one quick-tier '
                                     'run, --seed 0: 15.23 % on the first 256 of mnist5k\'s '
                                     'test digits after 10 epochs, 7.5 min on 2 loaded cores)'),
-    'resnet_official_report003': (0.02, 'provisional: the seed-to-seed spread of the recipe '
-                                        'is not measured yet; the binomial noise of 10000 test '
-                                        'digits alone is 0.2 point'),
+    # report 003's ResNet: three report-tier runs (--seed 0, the record; 1 and 2, 2026-12-07)
+    # gave 86.78 / 89.96 / 93.68 % after 1 epoch, 63.43 / 68.92 / 88.38 % after 3 and
+    # 94.30 / 18.66 / 40.61 % after 6: the test set goes through batch norm's moving averages
+    # (decay 0.997), which lag the weights at rate 0.1; with batch statistics the same
+    # checkpoints of seeds 1 and 2 read 99.29 and 99.20 % after 6 epochs.  Each tolerance is
+    # the three runs' range at that epoch.
+    'resnet_official_report003_1': (0.07, 'the recipe\'s run-to-run range after 1 epoch: '
+                                          '86.78-93.68 % over 3 seeds on full MNIST'),
+    'resnet_official_report003_3': (0.25, 'the recipe\'s run-to-run range after 3 epochs: '
+                                          '63.43-88.38 % over 3 seeds (batch norm\'s moving '
+                                          'averages lag the weights at rate 0.1)'),
+    'resnet_official_report003_6': (0.76, 'the recipe\'s run-to-run range after 6 epochs: '
+                                          '18.66-94.30 % over 3 seeds; with batch statistics '
+                                          'the same nets read 99.2-99.3 %: the moving averages '
+                                          '(decay 0.997) lag the weights at rate 0.1'),
     'softmax_blog': (0.9202, 'blog part 1\'s 92.06 % less the recipe\'s run-to-run spread: '
                              'its code on full MNIST with 5 batch orders (--seed 0-4; the '
                              'weights start at zero) gave 91.36-91.40 %, 0.04 point apart '
@@ -834,7 +846,8 @@ SCRIPTS = [
             '--steps', '1', '--checkpoint_dir', '{run}/ck'],
            [Figure('official ResNet (report 003\'s run loop): test accuracy after %d epoch%s'
                    % (epochs, 's' if epochs > 1 else ''), 'by_epoch.%d.test_accuracy' % epochs,
-                   figure, '%', 'reproduce', TOLERANCES['resnet_official_report003'][0])
+                   figure, '%', 'reproduce',
+                   TOLERANCES['resnet_official_report003_%d' % epochs][0])
             for epochs, figure in ((1, 0.8677), (3, 0.9347), (6, 0.9541))]),
     Script('baseline_cifar10', 'mnist_cnn/baseline.py',
            'the PKU lecture\'s CBAPD baseline on CIFAR-10, its data: Adam, 5 epochs of 32',
