@@ -202,13 +202,13 @@ def test_a_few_adam_iterations_lower_the_total_loss(run_script, samples, tmp_pat
 
 def test_lbfgs_size_schedule_lowers_the_loss_at_each_size(run_script, samples, tmp_path):
     proc = run_script(GATYS, "--size", 48, "--iterations", 6, "--octaves", 2,
-                      "--style_layer_weights", 1, 1, 2, 2, 2, "--checkpoint_dir",
+                      "--style_layer_weights", 1, 1, 2, 4, "--checkpoint_dir",
                       tmp_path / "ckpt", "--output", tmp_path / "o.png", "--json",
                       tmp_path / "r.json", "--plot", "")
     assert "lbfgs, 6 iterations at each of 24/48 px" in proc.stdout
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["optimizer"] == "lbfgs" and result["sizes"] == [24, 48]
-    assert result["style_layer_weights"] == [0.125, 0.125, 0.25, 0.25, 0.25]
+    assert result["style_layer_weights"] == [0.125, 0.125, 0.25, 0.5]
     assert [s["iterations"] for s in result["stages"]] == [6, 6]
     assert all(s["evaluations"] >= s["iterations"] for s in result["stages"])
     curve = result["curve"]
