@@ -117,11 +117,16 @@ TOLERANCES = {
     # the documents' recipes: report 003, blog part 3, the PKU lecture, the weekly notes
     # (blog part 3, the PKU lecture's baseline and the weekly notes' LeNet state no figure:
     # their rows are recorded, not graded)
-    'alexnet_lrn_report003': (0.06, 'provisional: two binomial standard errors of an accuracy '
-                                    'on 256 digits at 58 % (3.1 points each); the seed-to-seed '
-                                    'spread of the recipe is not measured yet (one quick-tier '
-                                    'run, --seed 0: 15.23 % on the first 256 of mnist5k\'s '
-                                    'test digits after 10 epochs, 7.5 min on 2 loaded cores)'),
+    # report 003's AlexNet: three report-tier runs (--seed 0, the record; 1 and 2, 2026-12-07)
+    # gave 41.80 / 29.30 / 15.63 % on the first 256 test digits after 5 epochs and
+    # 58.20 / 46.09 / 41.80 % after 10 (three quick-tier runs on mnist5k, 40 steps an epoch:
+    # 12.1 / 13.3 / 8.6 % and 15.2 / 10.2 / 6.6 %).  Each tolerance is the report-tier range.
+    'alexnet_lrn_report003_5': (0.26, 'the recipe\'s run-to-run range after 5 epochs: '
+                                      '15.63-41.80 % over 3 seeds on full MNIST (the first 256 '
+                                      'test digits)'),
+    'alexnet_lrn_report003_10': (0.16, 'the recipe\'s run-to-run range after 10 epochs: '
+                                       '41.80-58.20 % over 3 seeds on full MNIST (the first '
+                                       '256 test digits)'),
     # report 003's ResNet: three report-tier runs (--seed 0, the record; 1 and 2, 2026-12-07)
     # gave 86.78 / 89.96 / 93.68 % after 1 epoch, 63.43 / 68.92 / 88.38 % after 3 and
     # 94.30 / 18.66 / 40.61 % after 6: the test set goes through batch norm's moving averages
@@ -809,10 +814,10 @@ SCRIPTS = [
             '--steps', '1', '--checkpoint_dir', '{run}/ck'],
            [Figure('AlexNet with LRN (report 003\'s recipe): accuracy on the first 256 test '
                    'digits after 5 epochs', 'by_epoch.5.test_accuracy_first256', 0.21875, '%',
-                   'reproduce', TOLERANCES['alexnet_lrn_report003'][0]),
+                   'reproduce', TOLERANCES['alexnet_lrn_report003_5'][0]),
             Figure('AlexNet with LRN (report 003\'s recipe): accuracy on the first 256 test '
                    'digits after 10 epochs', 'by_epoch.10.test_accuracy_first256', 0.58203, '%',
-                   'reproduce', TOLERANCES['alexnet_lrn_report003'][0]),
+                   'reproduce', TOLERANCES['alexnet_lrn_report003_10'][0]),
             Figure('AlexNet with LRN (report 003\'s recipe): accuracy on all 10000 test digits '
                    'after 10 epochs', 'test_accuracy', None, '%', 'info', None)]),
     Script('alexnet_lrn_blog3', 'alexnet/train_lrn.py',
