@@ -666,7 +666,9 @@ SCRIPTS = [
            ['--image_size', '64', '--batch_size', '1', '--steps', '5'],
            # 55 minutes of training on 49 photos and the clips' frames: 128-px crops (the
            # style at 256 px, the size of the stylize rows), batch 4, the network at half width
-           # (16/32/64 channels: a quarter of the work per step, so four times the steps)
+           # (16/32/64 channels: a quarter of the work per step, so four times the steps).
+           # Its loss is tfcourse/style.py's; the MobileNet-V2 style layers and weights changed
+           # on 2026-12-07 for the iterative method and are not tried with this network yet.
            ['--image_size', '128', '--style_size', '256', '--batch_size', '4', '--width', '0.5',
             '--steps', '20000', '--max_seconds', '3300', '--save_every', '100',
             '--log_every', '20'],
