@@ -145,15 +145,21 @@ def parse_args(argv=None):
     return args
 
 
+def pass_of(side, key):
+    """(session, fetch, feed_dict) of one build's forward or forward-backward pass."""
+    sess, forward, backward, forward_feed, backward_feed = side
+    return ((sess, forward, forward_feed) if key == 'forward'
+            else (sess, backward, backward_feed))
+
+
 def batches_to_time(sides, key, args):
     """--num_batches, or with --min_seconds as many as last that long at the slower build's
     speed, measured by one untimed batch of each after a warm-up one."""
     if not args.min_seconds:
         return args.num_batches
     slowest = 0.0
-    for sess, forward, backward, forward_feed, backward_feed in sides.values():
-        target, feed = ((forward, forward_feed) if key == 'forward'
-                        else (backward, backward_feed))
+    for side in sides.values():
+        sess, target, feed = pass_of(side, key)
         sess.run(target, feed_dict=feed)
         start = time.time()
         sess.run(target, feed_dict=feed)
@@ -185,9 +191,7 @@ def compare(name, args):
         order = ['ours', 'tf_slim'] if r % 2 == 0 else ['tf_slim', 'ours']
         for key in ('forward', 'forward_backward'):
             for side in order + order[::-1]:  # ABBA
-                sess, forward, backward, forward_feed, backward_feed = sides[side]
-                target, feed = ((forward, forward_feed) if key == 'forward'
-                                else (backward, backward_feed))
+                sess, target, feed = pass_of(sides[side], key)
                 label = '%s %s (%s)' % (name, key.replace('_', '-'), side)
                 mean, _ = module.time_tensorflow_run(sess, target, label, batches[key],
                                                      args.batch_size, feed, args.num_warmup)

@@ -327,13 +327,13 @@ class Loop:
     saves no weight or optimizer slot that is not finite.
     """
 
-    def __init__(self, sess, args, history, saver=None, counter=None, what="this model"):
+    def __init__(self, sess, args, history, counter=None, what="this model"):
         """``history``: the new run's empty history (a list or a dict of lists), replaced by
-        the restored one; ``saver``: default a ``tf.train.Saver(max_to_keep=3)`` of every
-        variable; ``counter``: the global step (default ``tf.train.get_global_step()``);
-        ``what``: the model a checkpoint must belong to, in the error when it does not."""
+        the restored one; ``counter``: the global step (default
+        ``tf.train.get_global_step()``); ``what``: the model a checkpoint must belong to, in
+        the error when it does not.  Checkpoints keep the last 3 (a Saver of every variable)."""
         self.sess, self.args = sess, args
-        self.saver = saver or tf.train.Saver(max_to_keep=3)
+        self.saver = tf.train.Saver(max_to_keep=3)
         self.finite = checkpoints.weights_finite()
         self.fix = "lower --learning_rate (now %g) and train again" % args.learning_rate
         self.start, restored = checkpoints.restore_with_history(
@@ -510,7 +510,8 @@ def fit(sess, model, x_train, y_train, args, validate, augment=None):
             images, labels = augment(images, labels, augment_rng)
         feed = {model["images"]: images, model["labels"]: labels,
                 model["keep_prob"]: args.keep_prob, model["is_training"]: True}
-        if loop.logging(step):
+        logging = loop.logging(step)
+        if logging:
             _, loss, summary = sess.run([model["train_op"], model["loss"], model["summary"]],
                                         feed)
             loop.writer.add_summary(summary, step)
@@ -518,7 +519,7 @@ def fit(sess, model, x_train, y_train, args, validate, augment=None):
             _, loss = sess.run([model["train_op"], model["loss"]], feed)
         loop.check_finite(step, loss)
         window.append(float(loss))
-        if loop.logging(step):
+        if logging:
             entry = {"step": step, "loss": float(np.mean(window)),
                      "epoch": round(step * args.batch_size / len(x_train), 2)}
             window = []
