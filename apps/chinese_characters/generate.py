@@ -2,7 +2,8 @@
 
     python setup/get_data.py cjk_fonts              # once: the fonts (Debian packages)
     python apps/chinese_characters/generate.py      # 500 classes -> data/chinese_characters/
-    python apps/chinese_characters/generate.py --num_classes 0 --per_font 60   # all 3755
+    python apps/chinese_characters/generate.py --num_classes 0 --train_fonts all \\
+        --per_font 4 --test_per_class 2             # all 3755, from all 13 training fonts
 
 Every class is a GB2312 level-1 character (the first --num_classes in code
 order, i.e. by pinyin: 啊 阿 埃 ...; 0 = all 3755, the HWDB1.1 classes).  Each
@@ -13,8 +14,10 @@ to any input), then distorted: stroke width -1..+1 px of the 64-px render
 0.8-1.05, shift +-6 % of the side and an elastic distortion (Simard et al.
 2003: a random displacement field smoothed by a Gaussian of 10 % of the
 side, at most 5 % of the side).
---per_font samples per class from each training font (Hei, Ming, Song,
-oblique sans, the textbook Kai LXGW WenKai) go into ``train.npz``;
+--per_font samples per class from each training font (by default six: Hei,
+Ming, Song, oblique sans, the textbook Kai LXGW WenKai; ``--train_fonts all``
+adds Noto Sans/Serif CJK SC regular and bold, Hanazono Mincho and WenKai light
+and bold, which the 3755 classes need) go into ``train.npz``;
 --test_per_class samples per class of the held-out --test_font (AR PL UKai,
 the Kai brush style, never drawn in training) into ``test.npz``: ``images`` (uint8 [N, S, S],
 black on white), ``labels`` (class index), ``fonts`` and ``meta`` (with the
@@ -53,7 +56,9 @@ def parse_args(argv):
                    help="training samples per class and training font")
     p.add_argument("--test_per_class", type=int, default=4,
                    help="test samples per class, in the held-out font")
-    p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS))
+    p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS),
+                   help="comma-separated font keys, or 'all': every font of the data set "
+                        "but the test font (%d)" % len(cjk_fonts.ALL_TRAIN_FONTS))
     p.add_argument("--test_font", default=cjk_fonts.TEST_FONT)
     p.add_argument("--samples", type=int, default=8, help="test images also saved as PNG")
     p.add_argument("--seed", type=int, default=0)
@@ -64,7 +69,8 @@ def parse_args(argv):
         raise cli.UserError("--image_size must be between 16 and 128")
     if args.samples < 0:
         raise cli.UserError("--samples must not be negative")
-    args.train_fonts = cjk.font_keys(args.train_fonts)
+    args.train_fonts = (list(cjk_fonts.ALL_TRAIN_FONTS) if args.train_fonts == "all" else
+                        cjk.font_keys(args.train_fonts))
     args.test_font = cjk.font_keys(args.test_font)[0]
     if args.test_font in args.train_fonts:
         raise cli.UserError("--test_font %s is also a training font; hold it out"

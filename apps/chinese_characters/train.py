@@ -2,6 +2,8 @@
 
     python apps/chinese_characters/generate.py      # once: fonts, distorted, 500 classes
     python apps/chinese_characters/train.py         # 2000 steps of 64
+    python apps/chinese_characters/train.py --learning_rate 3e-4 --steps 16000 \\
+        --eval_every 1000                           # all 3755 (generate.py --num_classes 0)
     python apps/chinese_characters/train.py --dataset hwdb --num_classes 0 --image_size 64 \\
         --steps 100000                              # CASIA HWDB1.1 (.gnt), all 3755 classes
     tensorboard --logdir runs/apps_chinese_characters
@@ -60,7 +62,8 @@ def parse_args(argv):
     p.add_argument("--image_size", type=int, default=32, help="hwdb only: input size")
     p.add_argument("--steps", type=int, default=2000, help="total training steps")
     p.add_argument("--batch_size", type=int, default=64)
-    p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3)
+    p.add_argument("--learning_rate", type=cli.finite_float, default=1e-3,
+                   help="Adam's rate; all 3755 classes need 3e-4 (1e-3 stays at chance)")
     p.add_argument("--lr_drops", type=training.lr_drops, default=[0.5, 0.75], metavar="F1,F2",
                    help="the learning rate falls tenfold after these fractions of --steps")
     p.add_argument("--keep_prob", type=cli.finite_float, default=1.0,
