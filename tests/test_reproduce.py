@@ -422,11 +422,7 @@ def test_a_copy_with_zeroed_logits_fails_check_at_the_quick_tier(tmp_path, fetch
 
 
 #: records made by an earlier recipe than their row runs today, and why they stay
-EARLIER_RECIPE = {
-    'fast_neural_style': 'the style-transfer quality work changed the recipe; the new one is '
-                         'not recorded yet (it misses its targets)',
-    'fast_neural_style_stylize': 'stylizes with the fast_neural_style record\'s checkpoint',
-}
+EARLIER_RECIPE = {}
 
 
 def test_every_record_was_made_by_the_command_its_row_runs(reproduce):
