@@ -758,7 +758,10 @@ SCRIPTS = [
            # 98.98 / 90.40, in 20 (turned, and cells shifted to every position; now the
            # default --test_views) 98.99 / 90.60; --width 1.5 no better on validation at
            # 4000 steps (98.15 / 83.1 against 98.57 / 86.7) and half as fast, stopped there.
-           # Recorded, 36000 steps: 99.62 / 96.35 in 20 views, 99.375 / 94.15 read once
+           # Recorded, 36000 steps: 99.62 / 96.35 in 20 views, 99.375 / 94.15 read once.  By
+           # hand on 2026-12-08 (AMD VM, 12.7 steps/s), 8000 steps on captchas of all 13
+           # training fonts (generate.py --train_fonts all): read once 99.195 / 92.5, 20 views
+           # 99.375 / 94.05 (the six fonts at 8000 steps: 98.71 / 88.10 and 98.99 / 90.60)
            ['--data_dir', '{run}/captcha_data', '--steps', '36000'],
            ('json', 'plot', 'checkpoint_dir'),
            ('results/apps_captcha.json', 'images/apps_captcha.png'),

@@ -54,6 +54,16 @@ def test_generated_sets(captcha_sets):
     assert first == [int(i) + 1 for i in np.flatnonzero(test["labels"][0])]
 
 
+def test_generate_all_training_fonts(run_script, fetch, tmp_path):
+    """``--train_fonts all``: the thirteen fonts but the held-out one, as for the characters."""
+    from tfcourse.datasets import cjk_fonts
+
+    run_script(GENERATE, "--data_dir", tmp_path, "--font_dir", fetch("cjk_fonts"),
+               "--train_size", 26, "--test_size", 2, "--samples", 0, "--train_fonts", "all")
+    meta, _ = cjk.load_set(str(tmp_path / "train.npz"), "generate")
+    assert meta["font_keys"] == list(cjk_fonts.ALL_TRAIN_FONTS) and len(meta["font_keys"]) == 13
+
+
 def test_generation_is_seeded(captcha_sets, run_script, fetch, tmp_path):
     run_script(GENERATE, "--data_dir", tmp_path, "--font_dir", fetch("cjk_fonts"),
                "--train_size", 600, "--test_size", 100, "--samples", 0, "--seed", 1)

@@ -49,6 +49,12 @@ def font_keys(text, allowed=None):
     return keys
 
 
+def train_font_keys(text):
+    """--train_fonts: ``'all'`` -> every font of the data set but the held-out one
+    (``cjk_fonts.ALL_TRAIN_FONTS``), otherwise :func:`font_keys`."""
+    return list(cjk_fonts.ALL_TRAIN_FONTS) if text.strip() == "all" else font_keys(text)
+
+
 def font_path(font_dir, key):
     font = cjk_fonts.BY_KEY[key]
     path = os.path.join(font_dir, font.file)

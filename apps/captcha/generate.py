@@ -20,7 +20,8 @@ grey dilation or erosion) and a small elastic distortion (--elastic pixels,
 Simard et al.); the test captchas get the light jitter only.
 
 The training set uses the --train_fonts (Hei, Ming, Song, an oblique sans,
-the textbook Kai LXGW WenKai); the test set only the held-out --test_font
+the textbook Kai LXGW WenKai; ``all``: the thirteen fonts of the data set
+that are not held out); the test set only the held-out --test_font
 (AR PL UKai, the Kai brush style, never drawn in training), so the test
 figures measure generalisation to an unseen font, not memory.  Files:
 ``train.npz`` / ``test.npz`` with ``images`` (uint8 [N, 28, 280]), ``labels``
@@ -52,7 +53,9 @@ def parse_args(argv):
                    help="training captchas (60000 gave 98.67 %% / 87.8 %% on the held-out font "
                         "after 8000 steps, 240000 98.85 %% / 89.3 %%)")
     p.add_argument("--test_size", type=int, default=2000, help="test captchas (held-out font)")
-    p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS))
+    p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS),
+                   help="comma-separated font keys, or 'all': every font of the data set "
+                        "but the test font (%d)" % len(cjk_fonts.ALL_TRAIN_FONTS))
     p.add_argument("--test_font", default=cjk_fonts.TEST_FONT)
     p.add_argument("--font_size", type=int, default=25)
     p.add_argument("--noise", type=cli.finite_float, default=8.0,
@@ -73,7 +76,7 @@ def parse_args(argv):
     if args.stroke > 1 or args.elastic > 4:
         raise cli.UserError("--stroke at most 1 and --elastic at most 4 pixels: more would "
                             "deform a 28-pixel character beyond reading")
-    args.train_fonts = cjk.font_keys(args.train_fonts)
+    args.train_fonts = cjk.train_font_keys(args.train_fonts)
     args.test_font = cjk.font_keys(args.test_font)[0]
     if args.test_font in args.train_fonts:
         raise cli.UserError("--test_font %s is also a training font; hold it out"

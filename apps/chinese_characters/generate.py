@@ -69,8 +69,7 @@ def parse_args(argv):
         raise cli.UserError("--image_size must be between 16 and 128")
     if args.samples < 0:
         raise cli.UserError("--samples must not be negative")
-    args.train_fonts = (list(cjk_fonts.ALL_TRAIN_FONTS) if args.train_fonts == "all" else
-                        cjk.font_keys(args.train_fonts))
+    args.train_fonts = cjk.train_font_keys(args.train_fonts)
     args.test_font = cjk.font_keys(args.test_font)[0]
     if args.test_font in args.train_fonts:
         raise cli.UserError("--test_font %s is also a training font; hold it out"
