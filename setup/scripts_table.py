@@ -413,13 +413,16 @@ def _train(name, path, net, dataset, target, report_args, width='0.125', model_a
                           '%', 'accuracy', target)])
 
 
+#: the chinese_characters_3755_data row's set, which the 3755-class rows train on
+CHARACTERS_3755_DATA = '{run}/chinese_characters_3755_data'
+
 
 def _characters_3755_study(name, study, rate, label, second):
     """A study row of the 3755-class set: 6000 steps (the record trains 16000) at ``rate``
     (None: the script's default, 1e-3), on the chinese_characters_3755_data row's set; its top-1
     and the ``second`` (key, label) figure are recorded, not graded."""
     rate_flag = ['--learning_rate', rate] if rate else []
-    data = ['--data_dir', '{run}/chinese_characters_3755_data']
+    data = ['--data_dir', CHARACTERS_3755_DATA]
     return Script(name, 'apps/chinese_characters/train.py',
                   'the %s study: 3755 classes at %s, 6000 steps' % (study, label),
                   {'quick': ['cjk_fonts'], 'report': ['cjk_fonts']},
@@ -431,6 +434,7 @@ def _characters_3755_study(name, study, rate, label, second):
                           'test_top1_accuracy', None, '%', 'info', None),
                    Figure('3755 classes, %s, 6000 steps: %s' % (label, second[1]), second[0],
                           None, '%', 'info', None)])
+
 
 SCRIPTS = [
     Script('check_install', 'setup/check_install.py', 'versions, devices, a matmul per device',
@@ -804,16 +808,16 @@ SCRIPTS = [
            'all 3755 GB2312 level-1 characters rendered from the 13 training fonts, distorted',
            {'quick': ['cjk_fonts'], 'report': ['cjk_fonts']},
            ['--num_classes', '30', '--train_fonts', 'all', '--per_font', '2',
-            '--test_per_class', '2', '--data_dir', '{run}/chinese_characters_3755_data'],
+            '--test_per_class', '2', '--data_dir', CHARACTERS_3755_DATA],
            ['--num_classes', '0', '--train_fonts', 'all', '--per_font', '4',
-            '--test_per_class', '2', '--data_dir', '{run}/chinese_characters_3755_data'],
+            '--test_per_class', '2', '--data_dir', CHARACTERS_3755_DATA],
            (), (None, None), None, []),
     Script('chinese_characters_3755', 'apps/chinese_characters/train.py',
            'character CNN over all 3755 classes, top-1/top-3 on the held-out font',
            {'quick': ['cjk_fonts'], 'report': ['cjk_fonts']},
-           ['--data_dir', '{run}/chinese_characters_3755_data', '--validation', '100',
+           ['--data_dir', CHARACTERS_3755_DATA, '--validation', '100',
             '--steps', '100', '--learning_rate', '3e-4'],
-           ['--data_dir', '{run}/chinese_characters_3755_data', '--learning_rate', '3e-4',
+           ['--data_dir', CHARACTERS_3755_DATA, '--learning_rate', '3e-4',
             '--steps', '16000', '--eval_every', '1000'],
            ('json', 'plot', 'checkpoint_dir'),
            ('results/apps_chinese_characters_3755.json',

@@ -4,6 +4,8 @@ Shared by ``apps/captcha`` and ``apps/chinese_characters`` (not the book's code)
 
 * :func:`level1` -- the 3755 GB2312 level-1 characters (rows 16-55, in GB2312
   order, i.e. by pinyin: 啊 阿 埃 ... 座), taken from Python's ``gb2312`` codec;
+* :func:`add_font_flags` / :func:`check_font_flags` -- generate.py's --train_fonts
+  ('all' or keys) and held-out --test_font;
 * :func:`load_font` -- a PIL font of the ``cjk_fonts`` data set by key
   (``.ttc`` faces through ``index=``), with a one-line error naming the fix;
 * :class:`Glyphs` -- a cache of ink masks (float32 in [0, 1], 1 = ink), each
@@ -49,10 +51,23 @@ def font_keys(text, allowed=None):
     return keys
 
 
-def train_font_keys(text):
-    """--train_fonts: ``'all'`` -> every font of the data set but the held-out one
-    (``cjk_fonts.ALL_TRAIN_FONTS``), otherwise :func:`font_keys`."""
-    return list(cjk_fonts.ALL_TRAIN_FONTS) if text.strip() == "all" else font_keys(text)
+def add_font_flags(parser):
+    """--train_fonts and --test_font, the flags of both apps' generate.py."""
+    parser.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS),
+                        help="comma-separated font keys, or 'all': every font of the data set "
+                             "but the test font (%d)" % len(cjk_fonts.ALL_TRAIN_FONTS))
+    parser.add_argument("--test_font", default=cjk_fonts.TEST_FONT)
+
+
+def check_font_flags(args):
+    """``args.train_fonts`` and ``args.test_font`` as font keys (a list and one key; 'all' is
+    ``cjk_fonts.ALL_TRAIN_FONTS``), the test font never among the training fonts."""
+    args.train_fonts = (list(cjk_fonts.ALL_TRAIN_FONTS) if args.train_fonts.strip() == "all"
+                        else font_keys(args.train_fonts))
+    args.test_font = font_keys(args.test_font)[0]
+    if args.test_font in args.train_fonts:
+        raise cli.UserError("--test_font %s is also a training font; hold it out"
+                            % args.test_font)
 
 
 def font_path(font_dir, key):

@@ -53,10 +53,7 @@ def parse_args(argv):
                    help="training captchas (60000 gave 98.67 %% / 87.8 %% on the held-out font "
                         "after 8000 steps, 240000 98.85 %% / 89.3 %%)")
     p.add_argument("--test_size", type=int, default=2000, help="test captchas (held-out font)")
-    p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS),
-                   help="comma-separated font keys, or 'all': every font of the data set "
-                        "but the test font (%d)" % len(cjk_fonts.ALL_TRAIN_FONTS))
-    p.add_argument("--test_font", default=cjk_fonts.TEST_FONT)
+    cjk.add_font_flags(p)
     p.add_argument("--font_size", type=int, default=25)
     p.add_argument("--noise", type=cli.finite_float, default=8.0,
                    help="standard deviation of the pixel noise, in grey levels")
@@ -76,11 +73,7 @@ def parse_args(argv):
     if args.stroke > 1 or args.elastic > 4:
         raise cli.UserError("--stroke at most 1 and --elastic at most 4 pixels: more would "
                             "deform a 28-pixel character beyond reading")
-    args.train_fonts = cjk.train_font_keys(args.train_fonts)
-    args.test_font = cjk.font_keys(args.test_font)[0]
-    if args.test_font in args.train_fonts:
-        raise cli.UserError("--test_font %s is also a training font; hold it out"
-                            % args.test_font)
+    cjk.check_font_flags(args)
     return args
 
 

@@ -56,10 +56,7 @@ def parse_args(argv):
                    help="training samples per class and training font")
     p.add_argument("--test_per_class", type=int, default=4,
                    help="test samples per class, in the held-out font")
-    p.add_argument("--train_fonts", default=",".join(cjk_fonts.TRAIN_FONTS),
-                   help="comma-separated font keys, or 'all': every font of the data set "
-                        "but the test font (%d)" % len(cjk_fonts.ALL_TRAIN_FONTS))
-    p.add_argument("--test_font", default=cjk_fonts.TEST_FONT)
+    cjk.add_font_flags(p)
     p.add_argument("--samples", type=int, default=8, help="test images also saved as PNG")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -69,11 +66,7 @@ def parse_args(argv):
         raise cli.UserError("--image_size must be between 16 and 128")
     if args.samples < 0:
         raise cli.UserError("--samples must not be negative")
-    args.train_fonts = cjk.train_font_keys(args.train_fonts)
-    args.test_font = cjk.font_keys(args.test_font)[0]
-    if args.test_font in args.train_fonts:
-        raise cli.UserError("--test_font %s is also a training font; hold it out"
-                            % args.test_font)
+    cjk.check_font_flags(args)
     return args
 
 

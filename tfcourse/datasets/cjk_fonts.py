@@ -7,9 +7,9 @@ set trains on all thirteen that are not held out (``ALL_TRAIN_FONTS``, with
 Noto Sans/Serif CJK SC regular and bold, Hanazono Mincho A and WenKai light
 and bold: at 6000 steps they raised the held-out top-1 from 48 to 61 %).
 ``fonts-droid-fallback`` is not used: WQY Micro Hei is drawn from it (their
-glyphs correlate 1.0).  They come out of the Debian packages by ``apt-get download`` into a
-temporary folder and ``dpkg-deb -x`` (no root needed, but the apt package
-lists must exist: ``apt-get update`` as root once); the font files are copied
+glyphs correlate 1.0).  They come out of the Debian packages by ``apt-get
+download`` into a temporary folder and ``dpkg-deb -x`` (no root needed, but the
+apt package lists must exist: ``apt-get update`` as root once); the font files are copied
 under their own names, with ``FONTS.json`` naming the package file of each.
 Every font is checked by rendering a character of each end of the level-1
 range with PIL (``.ttc`` collections at the face ``index`` given below).
@@ -41,8 +41,8 @@ DESCRIPTION = ("fourteen CJK faces (Hei, Ming/Song, Mincho, oblique sans, Kai) f
                "fonts-noto-cjk, fonts-hanazono, 231 MB")
 
 Font = collections.namedtuple("Font", "key package file index family style")
-#: every font used, in order; the last one is the held-out test font
-FONTS = (
+#: the apps' default training fonts (the 500-class set and the captcha)
+DEFAULT_FONTS = (
     Font("wqy-zenhei", "fonts-wqy-zenhei", "wqy-zenhei.ttc", 0, "WenQuanYi Zen Hei", "hei"),
     Font("wqy-microhei", "fonts-wqy-microhei", "wqy-microhei.ttc", 0, "WenQuanYi Micro Hei",
          "hei"),
@@ -52,7 +52,9 @@ FONTS = (
          "condensed oblique sans"),
     Font("lxgw-wenkai", "fonts-lxgw-wenkai", "LXGWWenKai-Regular.ttf", 0, "LXGW WenKai",
          "textbook Kai (from Klee One)"),
-    # more faces of other designs, for the 3755-class set (generate.py --train_fonts all)
+)
+#: more faces of other designs, for the 3755-class set (generate.py --train_fonts all)
+MORE_FONTS = (
     Font("noto-sans-sc", "fonts-noto-cjk", "NotoSansCJK-Regular.ttc", 2, "Noto Sans CJK SC",
          "hei (Source Han Sans)"),
     Font("noto-sans-sc-bold", "fonts-noto-cjk", "NotoSansCJK-Bold.ttc", 2,
@@ -67,14 +69,15 @@ FONTS = (
          "LXGW WenKai Light", "light textbook Kai"),
     Font("lxgw-wenkai-bold", "fonts-lxgw-wenkai", "LXGWWenKai-Bold.ttf", 0, "LXGW WenKai Bold",
          "bold textbook Kai"),
-    Font("ukai", "fonts-arphic-ukai", "ukai.ttc", 0, "AR PL UKai CN", "kai"),
 )
+TEST = Font("ukai", "fonts-arphic-ukai", "ukai.ttc", 0, "AR PL UKai CN", "kai")
+#: every font used, in order; the last one is the held-out test font
+FONTS = DEFAULT_FONTS + MORE_FONTS + (TEST,)
 BY_KEY = {f.key: f for f in FONTS}
-TEST_FONT = "ukai"
-#: the apps' default training fonts (the 500-class set and the captcha)
-TRAIN_FONTS = ("wqy-zenhei", "wqy-microhei", "uming", "gbsn00lp", "smiley-sans", "lxgw-wenkai")
+TEST_FONT = TEST.key
+TRAIN_FONTS = tuple(f.key for f in DEFAULT_FONTS)
 #: every font but the held-out one: ``--train_fonts all``
-ALL_TRAIN_FONTS = tuple(f.key for f in FONTS if f.key != TEST_FONT)
+ALL_TRAIN_FONTS = TRAIN_FONTS + tuple(f.key for f in MORE_FONTS)
 INDEX_FILE = "FONTS.json"
 CHECK_CHARS = "啊座"  # the first and the last GB2312 level-1 character
 
